@@ -1,0 +1,12 @@
+//! Lambda glue shared by the HTTP functions, kept apart from the data-access
+//! crate so that it stays free of HTTP concerns.
+
+pub mod auth;
+pub mod datetime;
+pub mod handler;
+pub mod problem;
+pub mod routes;
+pub mod telemetry;
+
+pub use auth::{AuthorizerContext, require_role};
+pub use problem::{ApiError, FieldError, json_response};

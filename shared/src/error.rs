@@ -1,0 +1,56 @@
+use std::time::Duration;
+
+use tokio_postgres::error::SqlState;
+
+use crate::config::ConfigError;
+
+/// Errors from the data-access layer. Messages never carry credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not read the database credentials: {0}")]
+    Credentials(String),
+    #[error("could not connect to the database within {0:?}")]
+    ConnectTimeout(Duration),
+    #[error("could not connect to the database: {0}")]
+    Connect(#[source] tokio_postgres::Error),
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl DbError {
+    /// Failures that may well succeed if the same work is tried again:
+    /// serialization and lock conflicts, lost or unavailable connections.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::ConnectTimeout(_) | DbError::Connect(_) | DbError::Pool(_) => true,
+            DbError::Postgres(e) => {
+                if e.is_closed() {
+                    return true;
+                }
+                matches!(
+                    e.code(),
+                    Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                        || *c == SqlState::T_R_DEADLOCK_DETECTED
+                        || *c == SqlState::LOCK_NOT_AVAILABLE
+                        || *c == SqlState::ADMIN_SHUTDOWN
+                        || *c == SqlState::CANNOT_CONNECT_NOW
+                        || *c == SqlState::TOO_MANY_CONNECTIONS
+                )
+            }
+            _ => false,
+        }
+    }
+
+    /// A unique constraint refused the row (for example a concurrent insert won).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Postgres(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION))
+    }
+}

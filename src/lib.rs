@@ -1,0 +1,5 @@
+//! The project's own harness: throwaway databases for tests, stand-ins for
+//! HMPPS Auth, Workload and the Delius LDAP directory, the local stack and the
+//! benchmarks. Not deployed.
+
+pub mod testing;
