@@ -5,8 +5,10 @@
 //! cold start stays cheap and a database outage fails requests, not the init.
 //! All SQL of the project lives in this crate.
 
+pub mod allocations;
 pub mod audit;
 pub mod config;
+pub mod contact_log;
 pub mod db;
 pub mod error;
 pub mod migrate;

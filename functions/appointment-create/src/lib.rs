@@ -1,0 +1,378 @@
+//! POST `/appointments/{crn}` (spec §3.7, §4.6, decisions 1, 2 and 5): an
+//! appointment contact (RP1–RP8) for the person's community manager, with a
+//! contact alert and the `CLBI003` audit row, in one transaction.
+//!
+//! Idempotent on the request's `uuid`: the contact's external reference is
+//! its URN, a second request with the same `uuid` for the same person creates
+//! nothing and answers 200 with the first answer. Requests for one person are
+//! serialised (advisory lock) so that neither the replay check nor the clash
+//! check can miss a concurrent request's appointment; the unique index on
+//! `contact(offender_id, external_reference)` backs the replay check up.
+
+// The futures of the transaction's queries nest deeper than the default limit
+// allows; `handle` boxes them so that callers need no such attribute.
+#![recursion_limit = "256"]
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Timelike, Utc};
+use delius_api::datetime::{parse_duration, parse_zoned_date_time};
+use delius_api::handler::{self, path_param};
+use delius_api::{ApiError, json_response};
+use delius_shared::audit::{self, Outcome, Parameters};
+use delius_shared::contact_log::{self, NewContact};
+use delius_shared::time::{london_now, to_london};
+use delius_shared::{Client, Database};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+pub const FUNCTION: &str = "appointment-create";
+pub const URN_PREFIX: &str = "urn:uk:gov:hmpps:resettlement-passport-service:appointment:";
+const ADD_CONTACT: &str = "CLBI003";
+
+/// Serves one request.
+pub async fn handle(db: &Database, request: Request) -> Response<Body> {
+    handler::serve(FUNCTION, request, |request, _caller| async move {
+        let crn = path_param(&request, "crn")?;
+        let appointment = CreateAppointment::from_body(request.body())?;
+        let (status, created) = match Box::pin(create(db, &crn, &appointment)).await? {
+            Created::New(body) => (StatusCode::CREATED, body),
+            Created::Replayed(body) => (StatusCode::OK, body),
+        };
+        Ok(json_response(status, &created))
+    })
+    .await
+}
+
+/// The appointment types of the API and their contact types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppointmentType {
+    Accommodation,
+    ThinkingAndBehaviour,
+    FamilyAndCommunity,
+    DrugsAndAlcohol,
+    SkillsAndWork,
+    Finance,
+    Health,
+    Benefits,
+}
+
+impl AppointmentType {
+    pub const ALL: [AppointmentType; 8] = [
+        AppointmentType::Accommodation,
+        AppointmentType::ThinkingAndBehaviour,
+        AppointmentType::FamilyAndCommunity,
+        AppointmentType::DrugsAndAlcohol,
+        AppointmentType::SkillsAndWork,
+        AppointmentType::Finance,
+        AppointmentType::Health,
+        AppointmentType::Benefits,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AppointmentType::Accommodation => "Accommodation",
+            AppointmentType::ThinkingAndBehaviour => "ThinkingAndBehaviour",
+            AppointmentType::FamilyAndCommunity => "FamilyAndCommunity",
+            AppointmentType::DrugsAndAlcohol => "DrugsAndAlcohol",
+            AppointmentType::SkillsAndWork => "SkillsAndWork",
+            AppointmentType::Finance => "Finance",
+            AppointmentType::Health => "Health",
+            AppointmentType::Benefits => "Benefits",
+        }
+    }
+
+    /// `r_contact_type.code`.
+    pub fn contact_type_code(self) -> &'static str {
+        match self {
+            AppointmentType::Accommodation => "RP1",
+            AppointmentType::ThinkingAndBehaviour => "RP2",
+            AppointmentType::FamilyAndCommunity => "RP3",
+            AppointmentType::DrugsAndAlcohol => "RP4",
+            AppointmentType::SkillsAndWork => "RP5",
+            AppointmentType::Finance => "RP6",
+            AppointmentType::Health => "RP7",
+            AppointmentType::Benefits => "RP8",
+        }
+    }
+
+    /// By enum name, case-sensitive as the API has always been.
+    pub fn from_name(name: &str) -> Option<AppointmentType> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// A validated request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateAppointment {
+    pub kind: AppointmentType,
+    /// London-zoned.
+    pub start: DateTime<FixedOffset>,
+    pub duration: Duration,
+    pub notes: Option<String>,
+    pub uuid: uuid::Uuid,
+}
+
+impl CreateAppointment {
+    /// Reads the body. A missing field, a value of the wrong JSON type, an
+    /// unknown enum name or an unreadable date-time, duration or UUID is a
+    /// 400 naming the field; unknown fields (`urn`, `end`...) are ignored.
+    pub fn from_body(body: &Body) -> Result<CreateAppointment, ApiError> {
+        let fields = JsonObject::from_body(body)?;
+        let kind_name = fields.required_string("type")?;
+        let kind = AppointmentType::from_name(&kind_name).ok_or_else(|| {
+            let shown: String = kind_name.chars().take(40).collect();
+            let names: Vec<&str> = AppointmentType::ALL.iter().map(|t| t.name()).collect();
+            ApiError::BadRequest(format!("Invalid value for 'type': '{shown}' is not one of {}", names.join(", ")))
+        })?;
+        let start = parse_zoned_date_time(&fields.required_string("start")?)
+            .map_err(|e| ApiError::BadRequest(format!("Invalid value for 'start': {e}")))?;
+        let invalid_duration = |e: String| ApiError::BadRequest(format!("Invalid value for 'duration': {e}"));
+        // An ISO-8601 string, or (as Jackson also reads it) a number of seconds.
+        let duration = match fields.get("duration") {
+            None => return Err(JsonObject::missing("duration")),
+            Some(Value::String(text)) => parse_duration(text).map_err(|e| invalid_duration(e.to_string()))?,
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .and_then(seconds_duration)
+                .ok_or_else(|| invalid_duration(format!("Invalid duration: {n}")))?,
+            Some(_) => return Err(invalid_duration("expected a string".into())),
+        };
+        let notes = fields.optional_string("notes")?;
+        let uuid = match fields.optional_string("uuid")? {
+            None => uuid::Uuid::new_v4(),
+            Some(text) => uuid::Uuid::try_parse(&text).map_err(|_| {
+                let shown: String = text.chars().take(40).collect();
+                ApiError::BadRequest(format!("Invalid value for 'uuid': '{shown}'"))
+            })?,
+        };
+        Ok(CreateAppointment { kind, start, duration, notes, uuid })
+    }
+
+    /// The contact's external reference.
+    pub fn urn(&self) -> String {
+        format!("{URN_PREFIX}{}", self.uuid.hyphenated())
+    }
+}
+
+fn seconds_duration(seconds: f64) -> Option<Duration> {
+    let nanos = (seconds * 1e9).round();
+    (nanos.is_finite() && nanos.abs() < i64::MAX as f64).then(|| Duration::nanoseconds(nanos as i64))
+}
+
+/// The request body's JSON object.
+struct JsonObject(serde_json::Map<String, Value>);
+
+impl JsonObject {
+    fn from_body(body: &Body) -> Result<JsonObject, ApiError> {
+        let bytes: &[u8] = match body {
+            Body::Empty => return Err(ApiError::BadRequest("Required request body is missing".into())),
+            Body::Text(text) => text.as_bytes(),
+            Body::Binary(bytes) => bytes,
+            _ => return Err(ApiError::BadRequest("Unreadable request body".into())),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::BadRequest("Required request body is missing".into()));
+        }
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(fields)) => Ok(JsonObject(fields)),
+            Ok(_) => Err(ApiError::BadRequest("Request body must be a JSON object".into())),
+            Err(e) => Err(ApiError::BadRequest(format!("Malformed JSON request body: {e}"))),
+        }
+    }
+
+    fn missing(field: &str) -> ApiError {
+        ApiError::BadRequest(format!("Required field '{field}' is missing"))
+    }
+
+    /// The field's value; JSON `null` counts as absent.
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    fn optional_string(&self, field: &str) -> Result<Option<String>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(ApiError::BadRequest(format!("Invalid value for '{field}': expected a string"))),
+        }
+    }
+
+    fn required_string(&self, field: &str) -> Result<String, ApiError> {
+        self.optional_string(field)?.ok_or_else(|| Self::missing(field))
+    }
+}
+
+/// The answer: the contact's id and its URN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppointmentCreated {
+    pub id: i64,
+    pub urn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    New(AppointmentCreated),
+    /// The `uuid` was used before for this person: nothing was written.
+    Replayed(AppointmentCreated),
+}
+
+/// Creates the appointment for the person with `crn`, audited: on success
+/// the `P` row commits with the contact; on failure the work is rolled back
+/// and an `F` row is written on its own.
+pub async fn create(db: &Database, crn: &str, appointment: &CreateAppointment) -> Result<Created, ApiError> {
+    let started = london_now();
+    let mut client = db.client().await?;
+    let user_id = db.service_user_id(&client).await?;
+    let result = in_transaction(&mut client, crn, appointment, user_id, started).await;
+    if let Err(failure) = &result {
+        let written =
+            audit::record(&**client, ADD_CONTACT, user_id, started, Outcome::Failure, &Parameters::new()).await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, failure = %failure, "could not write the failure audit row");
+        }
+    }
+    result
+}
+
+async fn in_transaction(
+    client: &mut Client,
+    crn: &str,
+    appointment: &CreateAppointment,
+    user_id: i64,
+    started: chrono::NaiveDateTime,
+) -> Result<Created, ApiError> {
+    let tx = client.transaction().await.map_err(delius_shared::DbError::from)?;
+    let result: Result<Created, ApiError> = async {
+        let manager =
+            contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+        let start = appointment.start;
+        let end = start + appointment.duration;
+        if end <= start {
+            return Err(ApiError::BadRequest("Appointment end time cannot be before start time.".into()));
+        }
+        let urn = appointment.urn();
+        contact_log::lock_person_contacts(&tx, manager.offender_id).await?;
+        if let Some(id) = contact_log::contact_by_external_reference(&tx, manager.offender_id, &urn).await? {
+            return Ok(Created::Replayed(AppointmentCreated { id, urn }));
+        }
+        let (start_local, end_local) = (to_london(&start), to_london(&end));
+        if start.with_timezone(&Utc) > Utc::now() {
+            let clashes = contact_log::count_clashing_appointments(
+                &tx,
+                manager.offender_id,
+                start_local.date(),
+                &iso_local_time(start_local.time()),
+                &iso_local_time(end_local.time()),
+            )
+            .await?;
+            if clashes > 0 {
+                return Err(ApiError::Conflict("Appointment conflicts with an existing future appointment".into()));
+            }
+        }
+        let code = appointment.kind.contact_type_code();
+        let contact_type_id = contact_log::contact_type_id(&tx, code)
+            .await?
+            .ok_or_else(|| ApiError::not_found("AppointmentType", "code", code))?;
+        let contact = NewContact {
+            offender_id: manager.offender_id,
+            contact_type_id,
+            contact_date: start_local.date(),
+            start_time: start_local,
+            end_time: Some(end_local),
+            notes: appointment.notes.as_deref(),
+            description: None,
+            probation_area_id: manager.probation_area_id,
+            team_id: manager.team_id,
+            staff_id: manager.staff_id,
+            external_reference: Some(&urn),
+            user_id,
+            now: london_now(),
+        };
+        let Some(id) = contact_log::insert_contact(&tx, &contact).await? else {
+            // Only a writer outside the lock can get here; its row is the answer.
+            let id = contact_log::contact_by_external_reference(&tx, manager.offender_id, &urn)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("contact {urn} vanished")))?;
+            return Ok(Created::Replayed(AppointmentCreated { id, urn }));
+        };
+        contact_log::insert_contact_alert(&tx, id, contact_type_id, &manager).await?;
+        audit::record(&*tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
+        Ok(Created::New(AppointmentCreated { id, urn }))
+    }
+    .await;
+    match &result {
+        Ok(Created::New(_)) => tx.commit().await.map_err(delius_shared::DbError::from)?,
+        // A replay writes nothing; a failure keeps nothing.
+        _ => {
+            if let Err(e) = tx.rollback().await {
+                tracing::warn!(error = %e, "rollback failed");
+            }
+        }
+    }
+    result
+}
+
+/// Java's `ISO_LOCAL_TIME`: `HH:mm:ss`, then a fraction only when non-zero,
+/// without trailing zeros. The clash check compares against this text.
+pub fn iso_local_time(t: NaiveTime) -> String {
+    let mut out = t.format("%H:%M:%S").to_string();
+    let nanos = t.nanosecond() % 1_000_000_000;
+    if nanos != 0 {
+        out.push('.');
+        out.push_str(format!("{nanos:09}").trim_end_matches('0'));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str) -> Result<CreateAppointment, ApiError> {
+        CreateAppointment::from_body(&Body::Text(json.to_string()))
+    }
+
+    #[test]
+    fn the_real_clients_body() {
+        let a = body(r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01","duration":"PT30M","notes":"notes"}"#)
+            .unwrap();
+        assert_eq!(a.kind, AppointmentType::Health);
+        assert_eq!(a.kind.contact_type_code(), "RP7");
+        assert_eq!(delius_api::datetime::format_offset(&a.start), "2024-04-15T14:32:00+01:00");
+        assert_eq!(a.duration, Duration::minutes(30));
+        assert_eq!(a.notes.as_deref(), Some("notes"));
+        assert!(a.urn().starts_with(URN_PREFIX));
+        assert_eq!(a.urn().len(), URN_PREFIX.len() + 36);
+    }
+
+    #[test]
+    fn uuid_numbers_and_ignored_fields() {
+        let a = body(
+            r#"{"type":"Benefits","start":"2024-04-15T14:32:00Z","duration":1800,"uuid":"C7B6F2A4-3D1E-4F5A-9B8C-7D6E5F4A3B2C","urn":"x","end":"y"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.kind.contact_type_code(), "RP8");
+        assert_eq!(a.duration, Duration::minutes(30));
+        assert_eq!(a.notes, None);
+        assert_eq!(a.urn(), format!("{URN_PREFIX}c7b6f2a4-3d1e-4f5a-9b8c-7d6e5f4a3b2c"));
+    }
+
+    #[test]
+    fn every_type_maps_to_its_contact_type() {
+        let codes: Vec<&str> = AppointmentType::ALL.iter().map(|t| t.contact_type_code()).collect();
+        assert_eq!(codes, ["RP1", "RP2", "RP3", "RP4", "RP5", "RP6", "RP7", "RP8"]);
+        for t in AppointmentType::ALL {
+            assert_eq!(AppointmentType::from_name(t.name()), Some(t));
+        }
+        assert_eq!(AppointmentType::from_name("health"), None);
+    }
+
+    #[test]
+    fn iso_local_times_as_java_writes_them() {
+        let t = |h, m, s, n| iso_local_time(NaiveTime::from_hms_nano_opt(h, m, s, n).unwrap());
+        assert_eq!(t(11, 0, 0, 0), "11:00:00");
+        assert_eq!(t(9, 5, 7, 500_000_000), "09:05:07.5");
+        assert_eq!(t(23, 59, 59, 1_000), "23:59:59.000001");
+    }
+}

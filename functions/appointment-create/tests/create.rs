@@ -1,0 +1,594 @@
+//! POST /appointments/{crn} against the real dev database.
+
+use appointment_create::URN_PREFIX;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use delius_integrations::testing::TestDb;
+use delius_shared::time::{london_now, london_today};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+const USER: &str = "ResettlementPassportAndDelius";
+const CLIENT_BODY: &str =
+    r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01","duration":"PT30M","notes":"notes"}"#;
+
+fn sample(file: &str) -> Value {
+    let path = format!("{}/../../events/apigw/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("sample JSON")
+}
+
+/// The sample event for `crn` with `body`.
+fn post(crn: &str, body: &str) -> Request {
+    let mut event = sample("appointment-create.json");
+    event["rawPath"] = json!(format!("/appointments/{crn}"));
+    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
+    event["pathParameters"]["crn"] = json!(crn);
+    event["body"] = json!(body);
+    event["headers"]["content-length"] = json!(body.len().to_string());
+    lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
+}
+
+fn body(response: &Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+fn day(offset: i64) -> NaiveDate {
+    london_today() + chrono::Duration::days(offset)
+}
+
+/// A London local date-time as the API reads it without an offset.
+fn local(date: NaiveDate, time: &str) -> String {
+    format!("{date}T{time}")
+}
+
+fn appointment(kind: &str, start: &str, duration: &str) -> String {
+    json!({"type": kind, "start": start, "duration": duration, "notes": "notes"}).to_string()
+}
+
+async fn id(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    id(client, sql).await
+}
+
+async fn row_json(client: &tokio_postgres::Client, sql: &str, key: i64) -> Value {
+    client.query_one(sql, &[&key]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+fn timestamp(v: &Value) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(v.as_str().expect("timestamp"), "%Y-%m-%dT%H:%M:%S%.f").expect("timestamp format")
+}
+
+/// Takes `key` out of `object` and checks it lies within `from..=to`.
+fn take_time_within(object: &mut Value, key: &str, from: NaiveDateTime, to: NaiveDateTime) {
+    let value = object.as_object_mut().unwrap().remove(key).unwrap_or_else(|| panic!("{key} missing"));
+    let t = timestamp(&value);
+    assert!(from <= t && t <= to, "{key} {t} not within {from}..{to}");
+}
+
+/// `(outcome, interaction_parameters, date_time)` of the CLBI003 audit rows, oldest first.
+async fn audit_rows(client: &tokio_postgres::Client) -> Vec<(String, Option<String>, NaiveDateTime, i64)> {
+    client
+        .query(
+            "SELECT a.outcome, a.interaction_parameters, a.date_time, a.user_id FROM audited_interaction a \
+             JOIN business_interaction b USING (business_interaction_id) \
+             WHERE b.business_interaction_code = 'CLBI003' ORDER BY a.date_time",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+struct Counts {
+    contacts: i64,
+    alerts: i64,
+    audits: i64,
+}
+
+async fn counts(client: &tokio_postgres::Client) -> Counts {
+    Counts {
+        contacts: count(client, "SELECT count(*) FROM contact").await,
+        alerts: count(client, "SELECT count(*) FROM contact_alert").await,
+        audits: count(client, "SELECT count(*) FROM audited_interaction").await,
+    }
+}
+
+#[tokio::test]
+async fn the_real_clients_request_creates_contact_alert_and_audit_row() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let before = counts(&client).await;
+    let from = london_now();
+
+    let response = appointment_create::handle(&db, post("X123123", CLIENT_BODY)).await;
+    let to = london_now();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let created = body(&response);
+    let contact_id = created["id"].as_i64().expect("id");
+    let urn = created["urn"].as_str().expect("urn").to_string();
+    let uuid = urn.strip_prefix(URN_PREFIX).expect("URN prefix");
+    assert_eq!(uuid::Uuid::parse_str(uuid).unwrap().hyphenated().to_string(), uuid, "lower-case canonical UUID");
+    assert_eq!(created.as_object().unwrap().len(), 2);
+
+    let offender_id = id(&client, "SELECT offender_id FROM offender WHERE crn = 'X123123'").await;
+    let type_id = id(&client, "SELECT contact_type_id FROM r_contact_type WHERE code = 'RP7'").await;
+    let area_id = id(&client, "SELECT probation_area_id FROM probation_area WHERE code = 'LDN'").await;
+    let team_id = id(&client, "SELECT team_id FROM team WHERE code = 'N03DEF'").await;
+    let staff_id = id(&client, "SELECT staff_id FROM staff WHERE officer_code = 'N03DEF1'").await;
+    let user_id =
+        id(&client, "SELECT user_id FROM user_ WHERE distinguished_name = 'ResettlementPassportAndDelius'").await;
+    let manager_id = id(
+        &client,
+        &format!(
+            "SELECT offender_manager_id FROM offender_manager WHERE offender_id = {offender_id} AND active_flag = 1"
+        ),
+    )
+    .await;
+
+    let mut contact = row_json(&client, "SELECT to_jsonb(c) FROM contact c WHERE contact_id = $1", contact_id).await;
+    take_time_within(&mut contact, "created_datetime", from, to);
+    take_time_within(&mut contact, "last_updated_datetime", from, to);
+    assert_eq!(
+        contact,
+        json!({
+            "contact_id": contact_id,
+            "offender_id": offender_id,
+            "event_id": null,
+            "rqmnt_id": null,
+            "lic_condition_id": null,
+            "contact_type_id": type_id,
+            "contact_outcome_type_id": null,
+            // 14:32+01:00 is London summer time: stored as it is.
+            "contact_date": "2024-04-15",
+            "contact_start_time": "2024-04-15T14:32:00",
+            "contact_end_time": "2024-04-15T15:02:00",
+            "notes": "notes",
+            "description": null,
+            "probation_area_id": area_id,
+            "team_id": team_id,
+            "staff_id": staff_id,
+            "staff_employee_id": null,
+            "trust_provider_team_id": null,
+            "trust_provider_flag": 0,
+            "office_location_id": null,
+            "external_reference": urn,
+            "sensitive": null,
+            "alert_active": "Y",
+            "partition_area_id": 0,
+            "soft_deleted": 0,
+            "row_version": 0,
+            "created_by_user_id": user_id,
+            "last_updated_user_id": user_id,
+        })
+    );
+
+    let alert = row_json(
+        &client,
+        "SELECT to_jsonb(a) - 'contact_alert_id' FROM contact_alert a WHERE contact_id = $1",
+        contact_id,
+    )
+    .await;
+    assert_eq!(
+        alert,
+        json!({
+            "contact_id": contact_id,
+            "contact_type_id": type_id,
+            "offender_id": offender_id,
+            "trust_provider_team_id": team_id,
+            "staff_employee_id": staff_id,
+            "offender_manager_id": manager_id,
+            "trust_provider_flag": 0,
+            "row_version": 0,
+        })
+    );
+
+    let audits = audit_rows(&client).await;
+    assert_eq!(audits.len(), 1);
+    let (outcome, parameters, at, audit_user) = &audits[0];
+    assert_eq!((outcome.as_str(), parameters.as_deref(), *audit_user), ("P", Some(""), user_id));
+    assert!(from <= *at && *at <= to, "audit time {at}");
+
+    let after = counts(&client).await;
+    assert_eq!(
+        (after.contacts, after.alerts, after.audits),
+        (before.contacts + 1, before.alerts + 1, before.audits + 1)
+    );
+}
+
+#[tokio::test]
+async fn offsets_and_durations_in_other_forms() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let cases = [
+        // Winter: +01:00 is an hour ahead of London.
+        (
+            r#"{"type":"Accommodation","start":"2024-01-15T14:32:00.000+0100","duration":"PT1H30M"}"#,
+            "RP1",
+            "2024-01-15T13:32:00",
+            "2024-01-15T15:02:00",
+        ),
+        (
+            r#"{"type":"Benefits","start":"2024-07-01T09:00:00Z","duration":"PT45M","notes":null}"#,
+            "RP8",
+            "2024-07-01T10:00:00",
+            "2024-07-01T10:45:00",
+        ),
+        (
+            r#"{"type":"Finance","start":"2024-07-01T23:45","duration":"PT30M"}"#,
+            "RP6",
+            "2024-07-01T23:45:00",
+            "2024-07-02T00:15:00",
+        ),
+        (
+            r#"{"type":"SkillsAndWork","start":"2023-02-12T10:15:00.382936Z[Europe/London]","duration":1800}"#,
+            "RP5",
+            "2023-02-12T10:15:00.382936",
+            "2023-02-12T10:45:00.382936",
+        ),
+    ];
+    for (request, code, start, end) in cases {
+        let response = appointment_create::handle(&db, post("X123123", request)).await;
+        assert_eq!(response.status(), 201, "{request}: {:?}", response.body());
+        let contact_id = body(&response)["id"].as_i64().unwrap();
+        let row = row_json(
+            &client,
+            "SELECT jsonb_build_object('code', t.code, 'date', c.contact_date, 'start', c.contact_start_time, \
+                                       'end', c.contact_end_time, 'notes', c.notes) \
+             FROM contact c JOIN r_contact_type t USING (contact_type_id) WHERE contact_id = $1",
+            contact_id,
+        )
+        .await;
+        assert_eq!(
+            row,
+            json!({"code": code, "date": &start[..10], "start": start, "end": end, "notes": null}),
+            "{request}"
+        );
+    }
+}
+
+/// C123456's clash fixture, moved to 10:00-11:00 if the template was built so
+/// late in the evening that its hour crosses midnight.
+async fn clash_fixture(client: &tokio_postgres::Client) -> (NaiveDateTime, NaiveDateTime) {
+    let row = client
+        .query_one(
+            "SELECT c.contact_id, c.contact_start_time, c.contact_end_time FROM contact c \
+             JOIN offender o USING (offender_id) WHERE o.crn = 'C123456'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (contact_id, start, end): (i64, NaiveDateTime, NaiveDateTime) = (row.get(0), row.get(1), row.get(2));
+    if start.time() < NaiveTime::from_hms_opt(22, 0, 0).unwrap() {
+        return (start, end);
+    }
+    let start = start.date().and_hms_opt(10, 0, 0).unwrap();
+    let end = start + chrono::Duration::hours(1);
+    client
+        .execute(
+            "UPDATE contact SET contact_start_time = $2, contact_end_time = $3 WHERE contact_id = $1",
+            &[&contact_id, &start, &end],
+        )
+        .await
+        .unwrap();
+    (start, end)
+}
+
+#[tokio::test]
+async fn a_clash_with_the_fixture_is_409_and_only_the_failure_is_audited() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let (fixture_start, _) = clash_fixture(&client).await;
+    let before = counts(&client).await;
+
+    let start = fixture_start.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let response = appointment_create::handle(&db, post("C123456", &appointment("Health", &start, "PT30M"))).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        body(&response),
+        json!({"status": 409, "message": "Appointment conflicts with an existing future appointment"})
+    );
+
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits + 1));
+    let audits = audit_rows(&client).await;
+    assert_eq!(audits.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), ["F"]);
+    assert_eq!(audits[0].1.as_deref(), Some(""));
+}
+
+#[tokio::test]
+async fn the_clash_rule_keeps_its_string_comparison_quirks() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let date = day(7);
+    // The fixture, pinned to 10:00-11:00 a week ahead.
+    client
+        .execute(
+            "UPDATE contact SET contact_date = $1, contact_start_time = $2, contact_end_time = $3 \
+             WHERE offender_id = (SELECT offender_id FROM offender WHERE crn = 'C123456')",
+            &[&date, &date.and_hms_opt(10, 0, 0).unwrap(), &date.and_hms_opt(11, 0, 0).unwrap()],
+        )
+        .await
+        .unwrap();
+    let create = |start: String, duration: &'static str| {
+        let db = &db;
+        async move {
+            let response =
+                appointment_create::handle(db, post("C123456", &appointment("Finance", &start, duration))).await;
+            response.status().as_u16()
+        }
+    };
+    // Overlapping.
+    assert_eq!(create(local(date, "10:15"), "PT30M").await, 409);
+    assert_eq!(create(local(date, "10:59:30"), "PT1M").await, 409);
+    // Ending exactly when the fixture starts still clashes: "10:00" < "10:00:00".
+    assert_eq!(create(local(date, "09:00"), "PT1H").await, 409);
+    // Starting exactly when the fixture ends does not: "11:00" > "11:00:00" is false.
+    assert_eq!(create(local(date, "11:00"), "PT15M").await, 201);
+    // Another day, and across midnight (end "00:15:00"), never clash.
+    assert_eq!(create(local(day(8), "10:15"), "PT30M").await, 201);
+    assert_eq!(create(local(date, "23:45"), "PT3H").await, 201);
+
+    // Contacts with an outcome, without an end time, or of a non-attendance type do not count.
+    let other = day(9);
+    client
+        .batch_execute(&format!(
+            "INSERT INTO contact (offender_id, contact_type_id, contact_date, contact_start_time, contact_end_time, \
+                                  contact_outcome_type_id, probation_area_id, team_id, staff_id)
+             SELECT o.offender_id, t.contact_type_id, DATE '{other}', TIMESTAMP '{other} 10:00' + v.shift,
+                    CASE WHEN v.ends THEN TIMESTAMP '{other} 11:00' + v.shift END, v.outcome,
+                    om.probation_area_id, om.team_id, om.allocation_staff_id
+             FROM offender o JOIN offender_manager om USING (offender_id),
+                  (VALUES ('AT', interval '0', true, (SELECT contact_outcome_type_id FROM r_contact_outcome_type WHERE code = 'AO')),
+                          ('AT', interval '2 hours', false, NULL::bigint),
+                          ('NAT', interval '4 hours', true, NULL::bigint)) v(code, shift, ends, outcome)
+             JOIN r_contact_type t ON t.code = v.code
+             WHERE o.crn = 'C123456'"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(create(local(other, "10:15"), "PT30M").await, 201);
+    assert_eq!(create(local(other, "12:15"), "PT30M").await, 201);
+    assert_eq!(create(local(other, "14:15"), "PT30M").await, 201);
+    // Only future appointments are checked.
+    let past = day(-2);
+    client
+        .execute(
+            "INSERT INTO contact (offender_id, contact_type_id, contact_date, contact_start_time, contact_end_time, \
+                                  probation_area_id, team_id, staff_id) \
+             SELECT offender_id, contact_type_id, contact_date - 9, contact_start_time - interval '9 days', \
+                    contact_end_time - interval '9 days', probation_area_id, team_id, staff_id \
+             FROM contact WHERE contact_date = $1 AND external_reference IS NULL AND contact_outcome_type_id IS NULL",
+            &[&date],
+        )
+        .await
+        .unwrap();
+    assert_eq!(create(local(past, "10:15"), "PT30M").await, 201);
+}
+
+#[tokio::test]
+async fn a_replayed_uuid_answers_200_with_the_same_body_and_writes_nothing() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let request = json!({"type": "DrugsAndAlcohol", "start": local(day(10), "12:00"), "duration": "PT30M",
+                         "notes": "first", "uuid": "0b9a6f0e-4c1d-4e0a-9d5b-2f3e4a5b6c7d"})
+    .to_string();
+    let first = appointment_create::handle(&db, post("C123456", &request)).await;
+    assert_eq!(first.status(), 201);
+    let created = body(&first);
+    assert_eq!(created["urn"], json!(format!("{URN_PREFIX}0b9a6f0e-4c1d-4e0a-9d5b-2f3e4a5b6c7d")));
+    let before = counts(&client).await;
+
+    // The same uuid again, even with other details (it would clash with the first).
+    let again = request.replace("first", "second");
+    let replay = appointment_create::handle(&db, post("C123456", &again)).await;
+    assert_eq!(replay.status(), 200);
+    assert_eq!(body(&replay), created);
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
+    let notes: String = client
+        .query_one("SELECT notes FROM contact WHERE contact_id = $1", &[&created["id"].as_i64().unwrap()])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(notes, "first");
+
+    // The uuid belongs to C123456's appointment only: another person gets their own.
+    let other = appointment_create::handle(&db, post("X123123", &request)).await;
+    assert_eq!(other.status(), 201);
+    assert_ne!(body(&other)["id"], created["id"]);
+    assert_eq!(body(&other)["urn"], created["urn"]);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_uuid_create_one_appointment() {
+    let test_db = TestDb::new().await;
+    let client = test_db.client().await;
+    let before = counts(&client).await;
+    let request = json!({"type": "Health", "start": local(day(11), "15:00"), "duration": "PT1H",
+                         "uuid": "5e0f3a2b-7c4d-4e8f-9a1b-2c3d4e5f6a7b"})
+    .to_string();
+    let databases: Vec<_> = (0..4).map(|_| test_db.database(USER, 1)).collect();
+    let responses = futures_util::future::join_all(
+        databases.iter().map(|db| appointment_create::handle(db, post("C123456", &request))),
+    )
+    .await;
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 201]);
+    let bodies: Vec<Value> = responses.iter().map(body).collect();
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "{bodies:?}");
+    let after = counts(&client).await;
+    assert_eq!(
+        (after.contacts, after.alerts, after.audits),
+        (before.contacts + 1, before.alerts + 1, before.audits + 1)
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_and_never_reach_the_database() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let before = counts(&client).await;
+    let cases: &[(&str, &str)] = &[
+        ("", "Required request body is missing"),
+        ("not json", "Malformed JSON request body: expected ident at line 1 column 2"),
+        ("[]", "Request body must be a JSON object"),
+        (r#"{"start":"2024-04-15T14:32:00.000+01","duration":"PT30M"}"#, "Required field 'type' is missing"),
+        (r#"{"type":"Health","duration":"PT30M"}"#, "Required field 'start' is missing"),
+        (r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01"}"#, "Required field 'duration' is missing"),
+        (
+            r#"{"type":null,"start":"2024-04-15T14:32:00.000+01","duration":"PT30M"}"#,
+            "Required field 'type' is missing",
+        ),
+        (
+            r#"{"type":"health","start":"2024-04-15T14:32:00.000+01","duration":"PT30M"}"#,
+            "Invalid value for 'type': 'health' is not one of Accommodation, ThinkingAndBehaviour, FamilyAndCommunity, DrugsAndAlcohol, SkillsAndWork, Finance, Health, Benefits",
+        ),
+        (
+            r#"{"type":"RP7","start":"2024-04-15T14:32:00.000+01","duration":"PT30M"}"#,
+            "Invalid value for 'type': 'RP7' is not one of Accommodation, ThinkingAndBehaviour, FamilyAndCommunity, DrugsAndAlcohol, SkillsAndWork, Finance, Health, Benefits",
+        ),
+        (
+            r#"{"type":7,"start":"2024-04-15T14:32:00.000+01","duration":"PT30M"}"#,
+            "Invalid value for 'type': expected a string",
+        ),
+        (r#"{"type":"Health","start":"","duration":"PT30M"}"#, "Invalid value for 'start': Invalid date-time: ''"),
+        (
+            r#"{"type":"Health","start":"2024-04-15","duration":"PT30M"}"#,
+            "Invalid value for 'start': Invalid date-time: '2024-04-15'",
+        ),
+        (
+            r#"{"type":"Health","start":"15/04/2024 14:32","duration":"PT30M"}"#,
+            "Invalid value for 'start': Invalid date-time: '15/04/2024 14:32'",
+        ),
+        (
+            r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01","duration":"30 minutes"}"#,
+            "Invalid value for 'duration': Invalid duration: '30 minutes'",
+        ),
+        (
+            r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01","duration":""}"#,
+            "Invalid value for 'duration': Invalid duration: ''",
+        ),
+        (
+            r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01","duration":"PT30M","uuid":"not-a-uuid"}"#,
+            "Invalid value for 'uuid': 'not-a-uuid'",
+        ),
+        (
+            r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01","duration":"PT30M","notes":["a"]}"#,
+            "Invalid value for 'notes': expected a string",
+        ),
+    ];
+    for (request, message) in cases {
+        let response = appointment_create::handle(&db, post("X123123", request)).await;
+        assert_eq!(response.status(), 400, "{request}");
+        assert_eq!(body(&response), json!({"status": 400, "message": message}), "{request}");
+    }
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
+}
+
+#[tokio::test]
+async fn business_rule_failures_write_only_the_failure_audit_row() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    // RP2 goes missing: only requests of that type notice.
+    client.execute("UPDATE r_contact_type SET code = 'RP2X' WHERE code = 'RP2'", &[]).await.unwrap();
+    let before = counts(&client).await;
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("D123456", CLIENT_BODY.to_string(), 404, "Person with crn of D123456 not found"),
+        (
+            "X123123",
+            appointment("Health", "2024-04-15T14:32:00.000+01", "PT-1M"),
+            400,
+            "Appointment end time cannot be before start time.",
+        ),
+        (
+            "X123123",
+            appointment("Health", "2024-04-15T14:32:00.000+01", "-PT1M"),
+            400,
+            "Appointment end time cannot be before start time.",
+        ),
+        (
+            "X123123",
+            appointment("Health", "2024-04-15T14:32:00.000+01", "PT0S"),
+            400,
+            "Appointment end time cannot be before start time.",
+        ),
+        (
+            "X123123",
+            appointment("ThinkingAndBehaviour", "2024-04-15T14:32:00.000+01", "PT30M"),
+            404,
+            "AppointmentType with code of RP2 not found",
+        ),
+    ];
+    for (crn, request, status, message) in &cases {
+        let response = appointment_create::handle(&db, post(crn, request)).await;
+        assert_eq!(response.status(), *status, "{crn} {request}");
+        assert_eq!(body(&response), json!({"status": status, "message": message}), "{crn} {request}");
+    }
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts), (before.contacts, before.alerts));
+    let audits = audit_rows(&client).await;
+    assert_eq!(audits.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), vec!["F"; cases.len()]);
+}
+
+#[tokio::test]
+async fn a_person_without_an_active_manager_is_not_found() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    client
+        .execute(
+            "UPDATE offender_manager SET active_flag = 0 \
+             WHERE offender_id = (SELECT offender_id FROM offender WHERE crn = 'X123123')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let response = appointment_create::handle(&db, post("X123123", CLIENT_BODY)).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(body(&response), json!({"status": 404, "message": "Person with crn of X123123 not found"}));
+}
+
+#[tokio::test]
+async fn without_the_appointment_role_the_answer_is_403() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let before = counts(&client).await;
+    let mut event = sample("appointment-create.json");
+    event["requestContext"]["authorizer"]["lambda"]["roles"] =
+        json!("PROBATION_API__RESETTLEMENT_PASSPORT__CASE_DETAIL");
+    let response = appointment_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(body(&response), json!({"status": 403, "message": "Access Denied"}));
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.audits), (before.contacts, before.audits));
+}
+
+#[tokio::test]
+async fn the_sample_events_are_accepted() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    for file in ["appointment-create.json", "appointment-create-with-uuid.json"] {
+        let event = sample(file);
+        let response =
+            appointment_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+        assert_eq!(response.status(), 201, "{file}: {:?}", response.body());
+    }
+}

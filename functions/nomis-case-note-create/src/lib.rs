@@ -1,0 +1,386 @@
+//! POST `/nomis-case-note/{crn}` (spec §3.8, §4.7, decisions 3, 4 and 5): a
+//! NOMIS case note (RP9 / RP10) written by a prison staff member, recorded as
+//! a contact in the prison's provider and case-note team, with a contact
+//! alert to the person's community manager and the `CLBI003` audit row, all
+//! in one transaction.
+//!
+//! The author is found by name (ignoring case) in the provider linked to the
+//! prison, or created there with the next officer code of the letter +
+//! three-digit scheme (`LDNA001` → `LDNA002`) and joined to the `…CSN` team.
+//! Creation is serialised per provider (advisory lock), so concurrent case
+//! notes by one new author create one staff member; a unique-code clash with
+//! any other writer is retried with the next code.
+
+// The futures of the transaction's queries nest deeper than the default limit
+// allows; `handle` boxes them so that callers need no such attribute.
+#![recursion_limit = "256"]
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use delius_api::datetime::parse_zoned_date_time;
+use delius_api::handler::{self, path_param};
+use delius_api::{ApiError, FieldError};
+use delius_shared::audit::{self, Outcome, Parameters};
+use delius_shared::contact_log::{self, NewContact, NewStaff, ProbationArea, Transaction};
+use delius_shared::time::{london_now, to_london};
+use delius_shared::{Client, Database, DbError};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+pub const FUNCTION: &str = "nomis-case-note-create";
+const ADD_CONTACT: &str = "CLBI003";
+/// `staff.forename` and `staff.surname` hold at most this many characters.
+const MAX_NAME_LENGTH: usize = 35;
+/// `contact.description` holds at most this many characters.
+const MAX_DESCRIPTION_LENGTH: usize = 4000;
+/// Attempts at a new officer code when another writer takes the one chosen.
+const STAFF_CODE_ATTEMPTS: usize = 3;
+
+/// Serves one request.
+pub async fn handle(db: &Database, request: Request) -> Response<Body> {
+    handler::serve(FUNCTION, request, |request, _caller| async move {
+        let crn = path_param(&request, "crn")?;
+        let case_note = CaseNote::from_body(request.body())?;
+        Box::pin(create(db, &crn, &case_note)).await?;
+        Ok(Response::builder().status(StatusCode::CREATED).body(Body::Empty).expect("static response parts are valid"))
+    })
+    .await
+}
+
+/// The case-note types and their contact types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseNoteType {
+    ImmediateNeedsReport,
+    PreReleaseReport,
+}
+
+impl CaseNoteType {
+    pub fn from_name(name: &str) -> Option<CaseNoteType> {
+        match name {
+            "IMMEDIATE_NEEDS_REPORT" => Some(CaseNoteType::ImmediateNeedsReport),
+            "PRE_RELEASE_REPORT" => Some(CaseNoteType::PreReleaseReport),
+            _ => None,
+        }
+    }
+
+    /// `r_contact_type.code`.
+    pub fn contact_type_code(self) -> &'static str {
+        match self {
+            CaseNoteType::ImmediateNeedsReport => "RP9",
+            CaseNoteType::PreReleaseReport => "RP10",
+        }
+    }
+}
+
+/// The prison staff member who wrote the case note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub prison_code: String,
+    pub forename: String,
+    pub surname: String,
+}
+
+/// A validated request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseNote {
+    pub kind: CaseNoteType,
+    pub description: Option<String>,
+    /// London-zoned.
+    pub date_time: DateTime<FixedOffset>,
+    pub notes: String,
+    pub author: Author,
+}
+
+impl CaseNote {
+    /// Reads the body as the original did: first the JSON (a missing or
+    /// mistyped field is a plain 400), then bean validation (`notes` must not
+    /// be blank: 400 `Validation failure` naming the field). The author's own
+    /// fields are not validated beyond presence; blank values meet the
+    /// business rules.
+    pub fn from_body(body: &Body) -> Result<CaseNote, ApiError> {
+        let fields = JsonObject::from_body(body)?;
+        let kind_name = fields.required_string("type")?;
+        let kind = CaseNoteType::from_name(&kind_name).ok_or_else(|| {
+            let shown: String = kind_name.chars().take(40).collect();
+            ApiError::BadRequest(format!(
+                "Invalid value for 'type': '{shown}' is not one of IMMEDIATE_NEEDS_REPORT, PRE_RELEASE_REPORT"
+            ))
+        })?;
+        let description = fields.optional_string("description")?;
+        let date_time = parse_zoned_date_time(&fields.required_string("dateTime")?)
+            .map_err(|e| ApiError::BadRequest(format!("Invalid value for 'dateTime': {e}")))?;
+        let notes = fields.required_string("notes")?;
+        let author = match fields.get("author") {
+            None => return Err(fields.missing("author")),
+            Some(Value::Object(author)) => JsonObject { fields: author.clone(), path: "author." },
+            Some(_) => return Err(ApiError::BadRequest("Invalid value for 'author': expected an object".into())),
+        };
+        let author = Author {
+            prison_code: author.required_string("prisonCode")?,
+            forename: author.required_string("forename")?,
+            surname: author.required_string("surname")?,
+        };
+        if is_blank(&notes) {
+            return Err(ApiError::Validation(vec![FieldError {
+                kind: "NotBlank".into(),
+                message: "must not be blank".into(),
+                field: "notes".into(),
+            }]));
+        }
+        // Longer values could never be stored: refuse them rather than fail in the database.
+        for (field, value) in [("author.forename", &author.forename), ("author.surname", &author.surname)] {
+            if value.chars().count() > MAX_NAME_LENGTH {
+                return Err(ApiError::BadRequest(format!("'{field}' must be at most {MAX_NAME_LENGTH} characters")));
+            }
+        }
+        if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LENGTH) {
+            return Err(ApiError::BadRequest(format!(
+                "'description' must be at most {MAX_DESCRIPTION_LENGTH} characters"
+            )));
+        }
+        Ok(CaseNote { kind, description, date_time, notes, author })
+    }
+}
+
+/// `@NotBlank` as Java checks it: nothing left after trimming characters up to U+0020.
+fn is_blank(text: &str) -> bool {
+    text.trim_matches(|c: char| c <= ' ').is_empty()
+}
+
+/// A JSON object of the request body; `path` prefixes field names in messages.
+struct JsonObject {
+    fields: serde_json::Map<String, Value>,
+    path: &'static str,
+}
+
+impl JsonObject {
+    fn from_body(body: &Body) -> Result<JsonObject, ApiError> {
+        let bytes: &[u8] = match body {
+            Body::Empty => return Err(ApiError::BadRequest("Required request body is missing".into())),
+            Body::Text(text) => text.as_bytes(),
+            Body::Binary(bytes) => bytes,
+            _ => return Err(ApiError::BadRequest("Unreadable request body".into())),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::BadRequest("Required request body is missing".into()));
+        }
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(fields)) => Ok(JsonObject { fields, path: "" }),
+            Ok(_) => Err(ApiError::BadRequest("Request body must be a JSON object".into())),
+            Err(e) => Err(ApiError::BadRequest(format!("Malformed JSON request body: {e}"))),
+        }
+    }
+
+    fn missing(&self, field: &str) -> ApiError {
+        ApiError::BadRequest(format!("Required field '{}{field}' is missing", self.path))
+    }
+
+    /// The field's value; JSON `null` counts as absent.
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field).filter(|v| !v.is_null())
+    }
+
+    fn optional_string(&self, field: &str) -> Result<Option<String>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) => {
+                Err(ApiError::BadRequest(format!("Invalid value for '{}{field}': expected a string", self.path)))
+            }
+        }
+    }
+
+    fn required_string(&self, field: &str) -> Result<String, ApiError> {
+        self.optional_string(field)?.ok_or_else(|| self.missing(field))
+    }
+}
+
+/// Records the case note for the person with `crn`, audited: on success the
+/// `P` row commits with the contact; on failure the work (a new author
+/// included) is rolled back and an `F` row is written on its own.
+pub async fn create(db: &Database, crn: &str, case_note: &CaseNote) -> Result<(), ApiError> {
+    let started = london_now();
+    let mut client = db.client().await?;
+    let user_id = db.service_user_id(&client).await?;
+    let result = in_transaction(&mut client, crn, case_note, user_id, started).await;
+    if let Err(failure) = &result {
+        let written =
+            audit::record(&**client, ADD_CONTACT, user_id, started, Outcome::Failure, &Parameters::new()).await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, failure = %failure, "could not write the failure audit row");
+        }
+    }
+    result
+}
+
+async fn in_transaction(
+    client: &mut Client,
+    crn: &str,
+    case_note: &CaseNote,
+    user_id: i64,
+    started: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let mut tx = client.transaction().await.map_err(DbError::from)?;
+    let result: Result<(), ApiError> = async {
+        let offender_id =
+            contact_log::live_offender_id(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+        let code = case_note.kind.contact_type_code();
+        let contact_type_id = contact_log::contact_type_id(&tx, code)
+            .await?
+            .ok_or_else(|| ApiError::not_found("CaseNoteType", "code", code))?;
+        // Decision 3: no community manager to alert is a 404, before anything is written.
+        let manager =
+            contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+        let now = london_now();
+        let assignment = find_assignment(&mut tx, &case_note.author, user_id, now).await?;
+        let start = to_london(&case_note.date_time);
+        let contact = NewContact {
+            offender_id,
+            contact_type_id,
+            contact_date: start.date(),
+            start_time: start,
+            end_time: None,
+            notes: Some(&case_note.notes),
+            description: case_note.description.as_deref(),
+            probation_area_id: assignment.probation_area_id,
+            team_id: assignment.team_id,
+            staff_id: assignment.staff_id,
+            external_reference: None,
+            user_id,
+            now,
+        };
+        let contact_id = contact_log::insert_contact(&tx, &contact)
+            .await?
+            .ok_or_else(|| ApiError::Internal("case-note contact was not inserted".into()))?;
+        contact_log::insert_contact_alert(&tx, contact_id, contact_type_id, &manager).await?;
+        audit::record(&*tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
+        Ok(())
+    }
+    .await;
+    match &result {
+        Ok(()) => tx.commit().await.map_err(DbError::from)?,
+        Err(_) => {
+            if let Err(e) = tx.rollback().await {
+                tracing::warn!(error = %e, "rollback failed");
+            }
+        }
+    }
+    result
+}
+
+/// Where the author works: the prison's provider, its case-note team, and
+/// the author as a staff member there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    pub probation_area_id: i64,
+    pub team_id: i64,
+    pub staff_id: i64,
+}
+
+/// Finds (or creates) the author's assignment. The lookup failures are the
+/// caller's fault, so 400 with the lookup's message.
+async fn find_assignment(
+    tx: &mut Transaction<'_>,
+    author: &Author,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> Result<Assignment, ApiError> {
+    let establishment: String = author.prison_code.chars().take(3).collect();
+    if establishment.chars().count() < 3 {
+        return Err(ApiError::BadRequest(format!("Invalid establishment: {}", author.prison_code)));
+    }
+    let area = contact_log::probation_area_for_institution(tx, &establishment).await?.ok_or_else(|| {
+        ApiError::BadRequest(format!("Probation Area not found for NOMIS institution: {establishment}"))
+    })?;
+    let team_code = format!("{}CSN", area.code);
+    let team_id = contact_log::team_id_by_code(tx, &team_code)
+        .await?
+        .ok_or_else(|| ApiError::BadRequest(format!("Team with code of {team_code} not found")))?;
+    let staff_id = author_staff(tx, &area, team_id, author, user_id, now).await?;
+    Ok(Assignment { probation_area_id: area.probation_area_id, team_id, staff_id })
+}
+
+async fn author_staff(
+    tx: &mut Transaction<'_>,
+    area: &ProbationArea,
+    team_id: i64,
+    author: &Author,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> Result<i64, ApiError> {
+    if let Some(staff_id) =
+        contact_log::staff_by_name(tx, area.probation_area_id, &author.forename, &author.surname).await?
+    {
+        return Ok(staff_id);
+    }
+    // Someone may be creating the same author right now: wait for them, then look again.
+    contact_log::lock_area_staff(tx, area.probation_area_id).await?;
+    if let Some(staff_id) =
+        contact_log::staff_by_name(tx, area.probation_area_id, &author.forename, &author.surname).await?
+    {
+        return Ok(staff_id);
+    }
+    let prefix: String = area.code.chars().take(3).collect();
+    for attempt in 1..=STAFF_CODE_ATTEMPTS {
+        let highest = contact_log::highest_officer_numbers(tx, &prefix).await?;
+        let officer_code = contact_log::next_officer_code(&prefix, &highest)
+            .ok_or_else(|| ApiError::Internal(format!("no officer codes left for {prefix}")))?;
+        let savepoint = tx.savepoint("new_case_note_author").await.map_err(DbError::from)?;
+        let staff = NewStaff {
+            officer_code: &officer_code,
+            forename: &author.forename,
+            surname: &author.surname,
+            probation_area_id: area.probation_area_id,
+            team_id,
+            user_id,
+            now,
+        };
+        match contact_log::insert_staff(&savepoint, &staff).await {
+            Ok(staff_id) => {
+                savepoint.commit().await.map_err(DbError::from)?;
+                tracing::info!(officer_code = %officer_code, "created case-note author");
+                return Ok(staff_id);
+            }
+            Err(e) if e.is_unique_violation() && attempt < STAFF_CODE_ATTEMPTS => {
+                savepoint.rollback().await.map_err(DbError::from)?;
+                tracing::warn!(officer_code = %officer_code, "officer code taken meanwhile; trying the next");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // The last attempt returns whatever happens; this only satisfies the loop's type.
+    Err(ApiError::Internal(format!("no free officer code for {prefix} after {STAFF_CODE_ATTEMPTS} attempts")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str) -> Result<CaseNote, ApiError> {
+        CaseNote::from_body(&Body::Text(json.to_string()))
+    }
+
+    #[test]
+    fn the_real_clients_body() {
+        let n = body(
+            r#"{"type":"PRE_RELEASE_REPORT","dateTime":"2024-06-04T09:16:04+01:00","notes":"a\nb","author":{"prisonCode":"LDNHMP","forename":"Alex","surname":"Officer"},"extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(n.kind.contact_type_code(), "RP10");
+        assert_eq!(delius_api::datetime::format_offset(&n.date_time), "2024-06-04T09:16:04+01:00");
+        assert_eq!(n.notes, "a\nb");
+        assert_eq!(n.description, None);
+        assert_eq!(
+            n.author,
+            Author { prison_code: "LDNHMP".into(), forename: "Alex".into(), surname: "Officer".into() }
+        );
+    }
+
+    #[test]
+    fn blank_as_java_sees_it() {
+        assert!(is_blank(""));
+        assert!(is_blank(" \t\r\n"));
+        assert!(!is_blank("\u{a0}"));
+        assert!(!is_blank(" x "));
+    }
+}

@@ -1,0 +1,182 @@
+//! The SQS-triggered function that records HMPPS Workload allocations in
+//! Delius: a person's community manager, an event's order manager or a
+//! requirement's manager (spec workforce-allocations.md).
+//!
+//! Each record: read the SNS envelope and the domain event, GET the detail URL
+//! (allow-listed, with a client-credentials token), decide the kind from the
+//! detail's shape and record it in one transaction. Successes, duplicates and
+//! ignorable outcomes consume the message; transient failures are retried
+//! in-process; whatever still fails is reported in `batchItemFailures`, so
+//! one bad record never fails its neighbours.
+
+// The pipelined allocation futures nest deeply.
+#![recursion_limit = "256"]
+
+pub mod allocate;
+pub mod config;
+pub mod detail;
+pub mod error;
+pub mod message;
+pub mod notes;
+pub mod workload;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use delius_shared::Database;
+use futures_util::StreamExt;
+use lambda_runtime::LambdaEvent;
+use tracing::Instrument;
+
+use crate::allocate::Recorded;
+use crate::config::{RetryPolicy, Settings};
+use crate::detail::{Detail, Kind};
+use crate::error::AllocationError;
+use crate::message::AllocationMessage;
+use crate::workload::WorkloadClient;
+
+/// What the function holds across invocations (built once in `main`).
+pub struct Allocations {
+    workload: WorkloadClient,
+    produce_spod03_contact: bool,
+    retry: RetryPolicy,
+    concurrency: usize,
+}
+
+impl Allocations {
+    pub fn new(settings: &Settings) -> Result<Allocations, reqwest::Error> {
+        Ok(Allocations {
+            workload: WorkloadClient::new(settings)?,
+            produce_spod03_contact: settings.produce_spod03_contact,
+            retry: settings.retry,
+            concurrency: settings.concurrency.max(1),
+        })
+    }
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Recorded,
+    Duplicate,
+    /// Consumed without writing anything but the `F` audit row.
+    Ignorable,
+    /// No `detailUrl`: consumed, nothing written.
+    NoDetail,
+    /// Reported in `batchItemFailures`.
+    Failed,
+}
+
+impl Outcome {
+    fn metric_name(self) -> Option<&'static str> {
+        match self {
+            Outcome::Recorded => Some("recorded"),
+            Outcome::Duplicate => Some("duplicate"),
+            Outcome::Ignorable => Some("ignorable"),
+            Outcome::Failed => Some("failed"),
+            Outcome::NoDetail => None,
+        }
+    }
+}
+
+/// The Lambda handler: every record of the batch, at most
+/// `concurrency` at a time; the failed ones are reported by message id.
+pub async fn handle(
+    db: &Database,
+    allocations: &Allocations,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let records = event.payload.records;
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(records.iter().map(|r| process(db, allocations, r)))
+        .buffered(allocations.concurrency)
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    for (record, outcome) in records.iter().zip(outcomes) {
+        if outcome == Outcome::Failed {
+            // SQS always sends a message id; without one the failure can only
+            // be reported as the whole batch (an empty identifier).
+            response.add_failure(record.message_id.clone().unwrap_or_default());
+        }
+    }
+    Ok(response)
+}
+
+/// Processes one record, with in-process retries of transient failures.
+pub async fn process(db: &Database, allocations: &Allocations, record: &SqsMessage) -> Outcome {
+    let message_id = record.message_id.as_deref().unwrap_or_default();
+    let span = tracing::info_span!("allocation_message", message_id);
+    async {
+        let message = match message::parse(record.body.as_deref()) {
+            Ok(message) => message,
+            Err(e) => return conclude(None, None, Err(e)),
+        };
+        let Some(detail_url) = message.detail_url.as_deref() else {
+            tracing::info!(event_type = message.event_type, "no detailUrl: nothing to record");
+            return Outcome::NoDetail;
+        };
+        let mut attempt = 1;
+        loop {
+            let (kind, result) = attempt_once(db, allocations, &message, detail_url).await;
+            match result {
+                Err(e) if e.is_transient() && attempt < allocations.retry.attempts => {
+                    tracing::warn!(attempt, error = %e, "transient failure, retrying");
+                    tokio::time::sleep(allocations.retry.delay_after(attempt)).await;
+                    attempt += 1;
+                }
+                result => return conclude(kind, Some(&message), result),
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn attempt_once(
+    db: &Database,
+    allocations: &Allocations,
+    message: &AllocationMessage,
+    detail_url: &str,
+) -> (Option<Kind>, Result<Recorded, AllocationError>) {
+    let body = match allocations.workload.fetch_detail(detail_url).await {
+        Ok(body) => body,
+        Err(e) => return (None, Err(e)),
+    };
+    let detail = match Detail::parse(&body) {
+        Ok(detail) => detail,
+        Err(e) => return (None, Err(e)),
+    };
+    let kind = detail.kind();
+    let result = allocate::record(db, &detail, message.crn.as_deref(), allocations.produce_spod03_contact).await;
+    (Some(kind), result)
+}
+
+/// Logs and counts the final outcome of a record.
+fn conclude(
+    kind: Option<Kind>,
+    message: Option<&AllocationMessage>,
+    result: Result<Recorded, AllocationError>,
+) -> Outcome {
+    let kind_name = kind.map_or("unknown", Kind::name);
+    let crn = message.and_then(|m| m.crn.as_deref()).unwrap_or_default();
+    let outcome = match result {
+        Ok(Recorded::New) => {
+            tracing::info!(kind = kind_name, crn, "allocation recorded");
+            Outcome::Recorded
+        }
+        Ok(Recorded::Duplicate) => {
+            tracing::info!(kind = kind_name, crn, "duplicate allocation: already recorded");
+            Outcome::Duplicate
+        }
+        Err(AllocationError::Ignorable { reason, properties }) => {
+            tracing::warn!(kind = kind_name, crn, reason, ?properties, "allocation ignored");
+            Outcome::Ignorable
+        }
+        Err(e) => {
+            tracing::error!(kind = kind_name, crn, error = %e, transient = e.is_transient(), "allocation failed");
+            Outcome::Failed
+        }
+    };
+    if let Some(name) = outcome.metric_name() {
+        delius_api::telemetry::count("Allocations", &[("Kind", kind_name), ("Outcome", name)]);
+    }
+    outcome
+}

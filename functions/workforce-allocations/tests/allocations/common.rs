@@ -1,0 +1,473 @@
+//! The test harness: a fresh database, the Workload stand-in (a real local
+//! HTTP server with the token endpoint), the function's own resources, and
+//! helpers to read rows.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{NaiveDate, NaiveDateTime};
+use delius_integrations::testing::TestDb;
+use delius_integrations::workload::WorkloadStandIn;
+use delius_shared::Database;
+use lambda_runtime::{Context, LambdaEvent};
+use workforce_allocations::Allocations;
+use workforce_allocations::config::Settings;
+
+/// `createdDate` of every sample detail (2022-07-28T10:30:54.023+01:00), as
+/// Delius stores it.
+pub fn allocated_at() -> NaiveDateTime {
+    at("2022-07-28 10:30:54")
+}
+
+pub fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+pub fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+pub struct Harness {
+    pub test_db: TestDb,
+    pub db: Database,
+    pub workload: WorkloadStandIn,
+    pub allocations: Allocations,
+    pub client: tokio_postgres::Client,
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        Self::with(|_| {}).await
+    }
+
+    /// With the settings adjusted (SPOD03 flag, timeouts, allow-list...).
+    pub async fn with(configure: impl FnOnce(&mut Settings)) -> Harness {
+        let test_db = TestDb::new().await;
+        let workload = WorkloadStandIn::start().await;
+        let mut settings = settings_for(&workload);
+        configure(&mut settings);
+        let allocations = Allocations::new(&settings).expect("http client");
+        let db = test_db.database("HMPPSAllocations", 2);
+        let client = test_db.client().await;
+        Harness { test_db, db, workload, allocations, client }
+    }
+
+    /// A sample from `events/sqs`, pointed at this harness' stand-in.
+    pub fn event(&self, file: &str) -> SqsEvent {
+        let path = format!("{}/../../events/sqs/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&self.workload.rewrite(&text)).expect("an SQS event")
+    }
+
+    pub async fn invoke(&self, event: SqsEvent) -> SqsBatchResponse {
+        invoke_with(&self.db, &self.allocations, event).await
+    }
+
+    /// Serves `body` at `path` (ahead of the stand-in's own samples).
+    pub async fn serve_detail(&self, path: &str, body: serde_json::Value) {
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .and(wiremock::matchers::path(path))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(body))
+            .mount(self.workload.server())
+            .await;
+    }
+
+    pub fn detail_url(&self, path: &str) -> String {
+        format!("{}{path}", self.workload.uri())
+    }
+}
+
+pub fn settings_for(workload: &WorkloadStandIn) -> Settings {
+    let env = workload.env();
+    Settings::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).expect("settings")
+}
+
+pub async fn invoke_with(db: &Database, allocations: &Allocations, event: SqsEvent) -> SqsBatchResponse {
+    workforce_allocations::handle(db, allocations, LambdaEvent::new(event, Context::default()))
+        .await
+        .expect("the batch is handled")
+}
+
+/// The message ids reported as failed.
+pub fn failures(response: &SqsBatchResponse) -> Vec<String> {
+    response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
+}
+
+/// One SQS record with an SNS envelope around a domain event.
+pub fn record(message_id: &str, event_type: &str, detail_url: Option<&str>, crn: Option<&str>) -> SqsMessage {
+    let mut event = serde_json::json!({
+        "eventType": event_type,
+        "version": 1,
+        "description": "test allocation",
+        "occurredAt": "2022-07-28T10:30:55.0123+01:00",
+        "additionalInformation": {"allocationId": message_id},
+    });
+    if let Some(url) = detail_url {
+        event["detailUrl"] = url.into();
+    }
+    if let Some(crn) = crn {
+        event["personReference"] = serde_json::json!({"identifiers": [{"type": "CRN", "value": crn}]});
+    }
+    let envelope = serde_json::json!({
+        "Type": "Notification",
+        "MessageId": format!("sns-{message_id}"),
+        "Message": event.to_string(),
+        "MessageAttributes": {"eventType": {"Type": "String", "Value": event_type}},
+    });
+    raw_record(message_id, &envelope.to_string())
+}
+
+pub fn raw_record(message_id: &str, body: &str) -> SqsMessage {
+    serde_json::from_value(serde_json::json!({
+        "messageId": message_id,
+        "receiptHandle": "AQEBtest==",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-2:000000000000:allocations",
+        "awsRegion": "eu-west-2",
+    }))
+    .unwrap()
+}
+
+pub fn batch(records: Vec<SqsMessage>) -> SqsEvent {
+    let records: Vec<serde_json::Value> = records.iter().map(|r| serde_json::to_value(r).unwrap()).collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+/// A detail body in Workload's shape, with the dev dataset's defaults.
+pub fn detail(extra: serde_json::Value) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "id": "test-allocation",
+        "staffCode": "N02ABS1",
+        "teamCode": "N02ABS",
+        "createdDate": "2022-07-28T10:30:54.023+01:00",
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+// ---------------------------------------------------------------------------
+// Reading rows
+
+pub async fn one_id(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> i64 {
+    client.query_one(sql, params).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+pub struct Ids {
+    pub user: i64,
+    pub n02: i64,
+    pub team_uat: i64,
+    pub team_abs: i64,
+    pub staff_uat: i64,
+    pub staff_abs1: i64,
+    pub staff_spo: i64,
+}
+
+impl Ids {
+    pub async fn load(c: &tokio_postgres::Client) -> Ids {
+        Ids {
+            user: one_id(c, "SELECT user_id FROM user_ WHERE distinguished_name = 'HMPPSAllocations'", &[]).await,
+            n02: one_id(c, "SELECT probation_area_id FROM probation_area WHERE code = 'N02'", &[]).await,
+            team_uat: one_id(c, "SELECT team_id FROM team WHERE code = 'N02UAT'", &[]).await,
+            team_abs: one_id(c, "SELECT team_id FROM team WHERE code = 'N02ABS'", &[]).await,
+            staff_uat: one_id(c, "SELECT staff_id FROM staff WHERE officer_code = 'N02UATU'", &[]).await,
+            staff_abs1: one_id(c, "SELECT staff_id FROM staff WHERE officer_code = 'N02ABS1'", &[]).await,
+            staff_spo: one_id(c, "SELECT staff_id FROM staff WHERE officer_code = 'N02ABSX'", &[]).await,
+        }
+    }
+}
+
+pub async fn offender_id(c: &tokio_postgres::Client, crn: &str) -> i64 {
+    one_id(c, "SELECT offender_id FROM offender WHERE crn = $1", &[&crn]).await
+}
+
+pub async fn event_id(c: &tokio_postgres::Client, crn: &str, number: &str) -> i64 {
+    one_id(
+        c,
+        "SELECT e.event_id FROM event e JOIN offender o ON o.offender_id = e.offender_id \
+         WHERE o.crn = $1 AND e.event_number = $2 AND e.soft_deleted = 0",
+        &[&crn, &number],
+    )
+    .await
+}
+
+pub async fn reason_id(c: &tokio_postgres::Client, dataset: &str, code: &str) -> i64 {
+    one_id(
+        c,
+        "SELECT l.standard_reference_list_id FROM r_standard_reference_list l \
+         JOIN r_reference_data_master m ON m.reference_data_master_id = l.reference_data_master_id \
+         WHERE m.code_set_name = $1 AND l.code_value = $2",
+        &[&dataset, &code],
+    )
+    .await
+}
+
+pub async fn transfer_reason_id(c: &tokio_postgres::Client, code: &str) -> i64 {
+    one_id(c, "SELECT transfer_reason_id FROM r_transfer_reason WHERE code = $1", &[&code]).await
+}
+
+/// A manager row, whatever the table's column names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manager {
+    pub id: i64,
+    pub staff_id: i64,
+    pub staff_employee_id: Option<i64>,
+    pub team_id: i64,
+    pub trust_provider_team_id: Option<i64>,
+    pub trust_provider_flag: i16,
+    pub probation_area_id: i64,
+    pub partition_area_id: i64,
+    pub allocation_date: NaiveDateTime,
+    pub end_date: Option<NaiveDateTime>,
+    pub allocation_reason_id: Option<i64>,
+    pub active_flag: i16,
+    pub soft_deleted: i16,
+    pub row_version: i64,
+    pub created_by_user_id: Option<i64>,
+    pub last_updated_user_id: Option<i64>,
+    pub transfer_reason_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Offender,
+    Order,
+    Requirement,
+}
+
+/// The parent's managers, oldest first, with their audit date-times.
+pub async fn managers(
+    c: &tokio_postgres::Client,
+    table: Table,
+    parent_id: i64,
+) -> Vec<(Manager, NaiveDateTime, NaiveDateTime)> {
+    let (name, id, parent, staff, team, transfer) = match table {
+        Table::Offender => {
+            ("offender_manager", "offender_manager_id", "offender_id", "allocation_staff_id", "team_id", "NULL::bigint")
+        }
+        Table::Order => (
+            "order_manager",
+            "order_manager_id",
+            "event_id",
+            "allocation_staff_id",
+            "allocation_team_id",
+            "transfer_reason_id",
+        ),
+        Table::Requirement => (
+            "rqmnt_manager",
+            "rqmnt_manager_id",
+            "rqmnt_id",
+            "allocated_staff_id",
+            "allocated_team_id",
+            "transfer_reason_id",
+        ),
+    };
+    let sql = format!(
+        "SELECT {id}, {staff}, staff_employee_id, {team}, trust_provider_team_id, trust_provider_flag, probation_area_id, \
+         partition_area_id, allocation_date, end_date, allocation_reason_id, active_flag, soft_deleted, row_version, \
+         created_by_user_id, last_updated_user_id, {transfer}, created_datetime, last_updated_datetime \
+         FROM {name} WHERE {parent} = $1 ORDER BY allocation_date, {id}"
+    );
+    c.query(&sql, &[&parent_id])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                Manager {
+                    id: r.get(0),
+                    staff_id: r.get(1),
+                    staff_employee_id: r.get(2),
+                    team_id: r.get(3),
+                    trust_provider_team_id: r.get(4),
+                    trust_provider_flag: r.get(5),
+                    probation_area_id: r.get(6),
+                    partition_area_id: r.get(7),
+                    allocation_date: r.get(8),
+                    end_date: r.get(9),
+                    allocation_reason_id: r.get(10),
+                    active_flag: r.get(11),
+                    soft_deleted: r.get(12),
+                    row_version: r.get(13),
+                    created_by_user_id: r.get(14),
+                    last_updated_user_id: r.get(15),
+                    transfer_reason_id: r.get(16),
+                },
+                r.get(17),
+                r.get(18),
+            )
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponsibleOfficer {
+    pub id: i64,
+    pub offender_manager_id: Option<i64>,
+    pub prison_offender_manager_id: Option<i64>,
+    pub start_date: NaiveDateTime,
+    pub end_date: Option<NaiveDateTime>,
+    pub row_version: i64,
+    pub created_by_user_id: Option<i64>,
+    pub last_updated_user_id: Option<i64>,
+}
+
+pub async fn responsible_officers(c: &tokio_postgres::Client, offender_id: i64) -> Vec<ResponsibleOfficer> {
+    c.query(
+        "SELECT responsible_officer_id, offender_manager_id, prison_offender_manager_id, start_date, end_date, \
+         row_version, created_by_user_id, last_updated_user_id FROM responsible_officer \
+         WHERE offender_id = $1 ORDER BY start_date, responsible_officer_id",
+        &[&offender_id],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| ResponsibleOfficer {
+        id: r.get(0),
+        offender_manager_id: r.get(1),
+        prison_offender_manager_id: r.get(2),
+        start_date: r.get(3),
+        end_date: r.get(4),
+        row_version: r.get(5),
+        created_by_user_id: r.get(6),
+        last_updated_user_id: r.get(7),
+    })
+    .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub type_code: String,
+    pub offender_id: i64,
+    pub event_id: Option<i64>,
+    pub rqmnt_id: Option<i64>,
+    pub contact_date: NaiveDate,
+    pub contact_start_time: Option<NaiveDateTime>,
+    pub notes: Option<String>,
+    pub probation_area_id: i64,
+    pub team_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub staff_employee_id: Option<i64>,
+    pub trust_provider_team_id: Option<i64>,
+    pub trust_provider_flag: i16,
+    pub sensitive: Option<String>,
+    pub partition_area_id: i64,
+    pub soft_deleted: i16,
+    pub row_version: i64,
+    pub created_by_user_id: Option<i64>,
+    pub last_updated_user_id: Option<i64>,
+}
+
+/// Every contact of the person, in insertion order.
+pub async fn contacts(c: &tokio_postgres::Client, offender_id: i64) -> Vec<Contact> {
+    c.query(
+        "SELECT t.code, c.offender_id, c.event_id, c.rqmnt_id, c.contact_date, c.contact_start_time, c.notes, \
+         c.probation_area_id, c.team_id, c.staff_id, c.staff_employee_id, c.trust_provider_team_id, \
+         c.trust_provider_flag, c.sensitive, c.partition_area_id, c.soft_deleted, c.row_version, \
+         c.created_by_user_id, c.last_updated_user_id \
+         FROM contact c JOIN r_contact_type t ON t.contact_type_id = c.contact_type_id \
+         WHERE c.offender_id = $1 ORDER BY c.contact_id",
+        &[&offender_id],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| Contact {
+        type_code: r.get(0),
+        offender_id: r.get(1),
+        event_id: r.get(2),
+        rqmnt_id: r.get(3),
+        contact_date: r.get(4),
+        contact_start_time: r.get(5),
+        notes: r.get(6),
+        probation_area_id: r.get(7),
+        team_id: r.get(8),
+        staff_id: r.get(9),
+        staff_employee_id: r.get(10),
+        trust_provider_team_id: r.get(11),
+        trust_provider_flag: r.get(12),
+        sensitive: r.get(13),
+        partition_area_id: r.get(14),
+        soft_deleted: r.get(15),
+        row_version: r.get(16),
+        created_by_user_id: r.get(17),
+        last_updated_user_id: r.get(18),
+    })
+    .collect()
+}
+
+/// (code, user, outcome, parameters) of every audit row, oldest first.
+pub async fn audits(c: &tokio_postgres::Client) -> Vec<(String, i64, String, String)> {
+    c.query(
+        "SELECT b.business_interaction_code, a.user_id, a.outcome, COALESCE(a.interaction_parameters, '') \
+         FROM audited_interaction a JOIN business_interaction b ON b.business_interaction_id = a.business_interaction_id \
+         ORDER BY a.date_time",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect()
+}
+
+/// Row counts of every table an allocation writes (audit excluded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub offender_manager: i64,
+    pub order_manager: i64,
+    pub rqmnt_manager: i64,
+    pub responsible_officer: i64,
+    pub contact: i64,
+    pub iaps: i64,
+    /// Sum of the managers' and officers' row versions: any update shows.
+    pub versions: i64,
+}
+
+pub async fn counts(c: &tokio_postgres::Client) -> Counts {
+    let r = c
+        .query_one(
+            "SELECT (SELECT COUNT(*) FROM offender_manager), (SELECT COUNT(*) FROM order_manager), \
+             (SELECT COUNT(*) FROM rqmnt_manager), (SELECT COUNT(*) FROM responsible_officer), \
+             (SELECT COUNT(*) FROM contact), \
+             (SELECT COUNT(*) FROM iaps_offender) + (SELECT COUNT(*) FROM iaps_event) + (SELECT COUNT(*) FROM iaps_rqmnt), \
+             (SELECT COALESCE(SUM(row_version), 0) FROM offender_manager)::bigint \
+             + (SELECT COALESCE(SUM(row_version), 0) FROM order_manager)::bigint \
+             + (SELECT COALESCE(SUM(row_version), 0) FROM rqmnt_manager)::bigint \
+             + (SELECT COALESCE(SUM(row_version), 0) FROM responsible_officer)::bigint",
+            &[],
+        )
+        .await
+        .unwrap();
+    Counts {
+        offender_manager: r.get(0),
+        order_manager: r.get(1),
+        rqmnt_manager: r.get(2),
+        responsible_officer: r.get(3),
+        contact: r.get(4),
+        iaps: r.get(5),
+        versions: r.get(6),
+    }
+}
+
+/// `created_datetime` and friends hold London time of the write.
+pub fn assert_recent(when: NaiveDateTime) {
+    let now = delius_shared::time::london_now();
+    let age = now - when;
+    assert!(age >= chrono::Duration::zero() && age < chrono::Duration::minutes(2), "{when} is not just now ({now})");
+}
+
+/// The ETOM/ETOS/ETRC notes for a handover from the dev dataset's
+/// unallocated staff and team, on 28/07/2022.
+pub const TRANSFER_NOTES: &str = "Transfer Reason: Internal Transfer\n\
+Transfer Date: 28/07/2022\n\
+From Trust: NPS North East\n\
+From Team: Unallocated Team(N02)\n\
+From Officer: Unallocated Staff\n\
+-------------------------------/\n\n";

@@ -1,0 +1,198 @@
+//! Event allocations (`order_manager`, ETOS and the allocation-decision contact).
+
+use crate::common::*;
+
+async fn arrange_accredited_requirement(h: &Harness, crn: &str, event_number: &str) {
+    h.client
+        .execute(
+            "INSERT INTO rqmnt (offender_id, disposal_id, rqmnt_type_main_category_id, rqmnt_type_sub_category_id) \
+             SELECT e.offender_id, d.disposal_id, \
+                    (SELECT rqmnt_type_main_category_id FROM r_rqmnt_type_main_category WHERE code = 'RM38'), \
+                    (SELECT l.standard_reference_list_id FROM r_standard_reference_list l \
+                      JOIN r_reference_data_master m USING (reference_data_master_id) \
+                      WHERE m.code_set_name = 'REQUIREMENT SUB CATEGORY' AND l.code_value = 'SUB') \
+             FROM disposal d JOIN event e ON e.event_id = d.event_id JOIN offender o ON o.offender_id = e.offender_id \
+             WHERE o.crn = $1 AND e.event_number = $2 AND e.soft_deleted = 0",
+            &[&crn, &event_number],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn event_allocation_records_manager_contacts_iaps_and_audit() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let event = event_id(&h.client, "X123456", "2").await;
+    arrange_accredited_requirement(&h, "X123456", "2").await;
+    let before = managers(&h.client, Table::Order, event).await;
+    let t = allocated_at();
+
+    // The sample's domain event is pretty-printed inside the envelope.
+    assert_eq!(failures(&h.invoke(h.event("event-allocation.json")).await), Vec::<String>::new());
+
+    let after = managers(&h.client, Table::Order, event).await;
+    assert_eq!(after.len(), 2);
+    assert_eq!(
+        after[0].0,
+        Manager {
+            end_date: Some(t),
+            active_flag: 0,
+            row_version: 1,
+            last_updated_user_id: Some(ids.user),
+            ..before[0].0.clone()
+        }
+    );
+    let new = &after[1].0;
+    assert_eq!(
+        *new,
+        Manager {
+            id: new.id,
+            staff_id: ids.staff_abs1,
+            staff_employee_id: Some(ids.staff_abs1),
+            team_id: ids.team_abs,
+            trust_provider_team_id: Some(ids.team_abs),
+            trust_provider_flag: 0,
+            probation_area_id: ids.n02,
+            partition_area_id: 0,
+            allocation_date: t,
+            end_date: None,
+            allocation_reason_id: Some(reason_id(&h.client, "ORDER ALLOCATION REASON", "INT").await),
+            active_flag: 1,
+            soft_deleted: 0,
+            row_version: 0,
+            created_by_user_id: Some(ids.user),
+            last_updated_user_id: Some(ids.user),
+            transfer_reason_id: Some(transfer_reason_id(&h.client, "CASE ORDER").await),
+        }
+    );
+    assert_recent(after[1].1);
+
+    let etos = Contact {
+        type_code: "ETOS".into(),
+        offender_id: offender,
+        event_id: Some(event),
+        rqmnt_id: None,
+        contact_date: date("2022-07-28"),
+        contact_start_time: Some(t),
+        notes: Some(TRANSFER_NOTES.into()),
+        probation_area_id: ids.n02,
+        team_id: Some(ids.team_abs),
+        staff_id: Some(ids.staff_abs1),
+        staff_employee_id: Some(ids.staff_abs1),
+        trust_provider_team_id: Some(ids.team_abs),
+        trust_provider_flag: 0,
+        sensitive: Some("N".into()),
+        partition_area_id: 0,
+        soft_deleted: 0,
+        row_version: 0,
+        created_by_user_id: Some(ids.user),
+        last_updated_user_id: Some(ids.user),
+    };
+    // SPOD03 (the default): the SPO's notes and sensitivity, by the SPO.
+    let spod03 = Contact {
+        type_code: "SPOD03".into(),
+        notes: Some("Spo oversight notes".into()),
+        staff_id: Some(ids.staff_spo),
+        staff_employee_id: Some(ids.staff_spo),
+        sensitive: Some("N".into()),
+        ..etos.clone()
+    };
+    assert_eq!(contacts(&h.client, offender).await, vec![etos, spod03]);
+
+    let iaps: Vec<(i64, i16)> = h
+        .client
+        .query("SELECT event_id, iaps_flag FROM iaps_event", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(iaps, vec![(event, 1)]);
+    assert_eq!(
+        audits(&h.client).await,
+        vec![("CABI041".into(), ids.user, "P".into(), format!("offenderId='{offender}',eventId='{event}'"))]
+    );
+}
+
+#[tokio::test]
+async fn with_spod03_off_the_decision_is_a_cade_contact() {
+    let h = Harness::with(|s| s.produce_spod03_contact = false).await;
+    let ids = Ids::load(&h.client).await;
+    let offender = offender_id(&h.client, "X123456").await;
+
+    assert_eq!(failures(&h.invoke(h.event("event-allocation.json")).await), Vec::<String>::new());
+    let contacts = contacts(&h.client, offender).await;
+    assert_eq!(contacts.len(), 2);
+    let cade = &contacts[1];
+    assert_eq!(cade.type_code, "CADE");
+    assert_eq!(cade.notes.as_deref(), Some("Allocated to Joe Bloggs: capacity and experience with this case type."));
+    assert_eq!(cade.sensitive.as_deref(), Some("N"));
+    assert_eq!((cade.staff_id, cade.staff_employee_id), (Some(ids.staff_spo), Some(ids.staff_spo)));
+    assert_eq!((cade.team_id, cade.probation_area_id), (Some(ids.team_abs), ids.n02));
+}
+
+#[tokio::test]
+async fn decision_contact_defaults_without_an_spo() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let url = h.detail_url("/allocation/event/no-spo");
+    h.serve_detail("/allocation/event/no-spo", detail(serde_json::json!({"eventNumber": 2}))).await;
+    let event = batch(vec![record("m-1", "event.manager.allocated", Some(&url), Some("X123456"))]);
+
+    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    let contacts = contacts(&h.client, offender).await;
+    let spod03 = &contacts[1];
+    assert_eq!(spod03.type_code, "SPOD03");
+    assert_eq!(spod03.notes, None);
+    assert_eq!(spod03.sensitive.as_deref(), Some("Y"), "sensitive unless the detail says otherwise");
+    assert_eq!(spod03.staff_id, Some(ids.staff_abs1), "the new manager when no SPO is named");
+
+    // And CADE defaults to not sensitive.
+    let h = Harness::with(|s| s.produce_spod03_contact = false).await;
+    h.serve_detail("/allocation/event/no-spo", detail(serde_json::json!({"eventNumber": 2}))).await;
+    let url = h.detail_url("/allocation/event/no-spo");
+    let event = batch(vec![record("m-1", "event.manager.allocated", Some(&url), Some("X123456"))]);
+    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    let contacts = crate::common::contacts(&h.client, offender).await;
+    assert_eq!((contacts[1].type_code.as_str(), contacts[1].sensitive.as_deref()), ("CADE", Some("N")));
+    assert_eq!(contacts[1].notes, None);
+}
+
+#[tokio::test]
+async fn historic_event_allocation_slots_into_the_past() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let event = event_id(&h.client, "X123456", "3").await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let before = managers(&h.client, Table::Order, event).await;
+    let (handover, t) = (at("2022-08-01 09:00:00"), allocated_at());
+
+    let mut sample = h.event("historic-allocation.json");
+    sample.records = vec![sample.records[1].clone()];
+    assert_eq!(failures(&h.invoke(sample).await), Vec::<String>::new());
+
+    let after = managers(&h.client, Table::Order, event).await;
+    assert_eq!(after.len(), 3);
+    assert_eq!(
+        after[0].0,
+        Manager {
+            end_date: Some(t),
+            active_flag: 0,
+            row_version: 1,
+            last_updated_user_id: Some(ids.user),
+            ..before[0].0.clone()
+        }
+    );
+    assert_eq!(
+        (after[1].0.staff_id, after[1].0.allocation_date, after[1].0.end_date, after[1].0.active_flag),
+        (ids.staff_abs1, t, Some(handover), 0)
+    );
+    assert_eq!(after[2], before[1], "the current order manager is untouched");
+    let contacts = contacts(&h.client, offender).await;
+    assert_eq!(contacts.iter().map(|c| c.type_code.as_str()).collect::<Vec<_>>(), ["ETOS", "SPOD03"]);
+    assert_eq!(contacts[1].notes.as_deref(), Some("Historic allocation reviewed"));
+    assert_eq!(contacts[1].sensitive.as_deref(), Some("Y"));
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the workforce allocations function: the real
+//! PostgreSQL (a fresh copy of the dev dataset per test) and Workload plus
+//! its token endpoint as a real local HTTP server.
+
+#![recursion_limit = "256"]
+
+mod batch;
+mod common;
+mod errors;
+mod event;
+mod person;
+mod requirement;

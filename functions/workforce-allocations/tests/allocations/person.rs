@@ -1,0 +1,406 @@
+//! Person allocations (`offender_manager`, responsible officer, ROC and ETOM).
+
+use crate::common::*;
+
+#[tokio::test]
+async fn person_allocation_records_manager_officer_contacts_and_audit() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let before = managers(&h.client, Table::Offender, offender).await;
+    let old_officer = responsible_officers(&h.client, offender).await;
+    assert_eq!((before.len(), old_officer.len()), (1, 1));
+    assert_eq!((before[0].0.staff_id, before[0].0.team_id), (ids.staff_uat, ids.team_uat));
+    let t = allocated_at();
+
+    let response = h.invoke(h.event("person-allocation.json")).await;
+    assert_eq!(failures(&response), Vec::<String>::new());
+    assert_eq!(serde_json::to_value(&response).unwrap(), serde_json::json!({"batchItemFailures": []}));
+
+    let after = managers(&h.client, Table::Offender, offender).await;
+    assert_eq!(after.len(), 2);
+    let (old, _, old_updated) = &after[0];
+    assert_eq!(
+        *old,
+        Manager {
+            end_date: Some(t),
+            active_flag: 0,
+            row_version: 1,
+            last_updated_user_id: Some(ids.user),
+            ..before[0].0.clone()
+        }
+    );
+    assert_recent(*old_updated);
+    let (new, created, updated) = &after[1];
+    assert_eq!(
+        *new,
+        Manager {
+            id: new.id,
+            staff_id: ids.staff_abs1,
+            staff_employee_id: Some(ids.staff_abs1),
+            team_id: ids.team_abs,
+            trust_provider_team_id: Some(ids.team_abs),
+            trust_provider_flag: 0,
+            probation_area_id: ids.n02,
+            partition_area_id: 0,
+            allocation_date: t,
+            end_date: None,
+            allocation_reason_id: Some(reason_id(&h.client, "OM ALLOCATION REASON", "IN1").await),
+            active_flag: 1,
+            soft_deleted: 0,
+            row_version: 0,
+            created_by_user_id: Some(ids.user),
+            last_updated_user_id: Some(ids.user),
+            transfer_reason_id: None,
+        }
+    );
+    assert_recent(*created);
+    assert_eq!(created, updated);
+
+    let officers = responsible_officers(&h.client, offender).await;
+    assert_eq!(
+        officers,
+        vec![
+            ResponsibleOfficer {
+                end_date: Some(t),
+                row_version: 1,
+                last_updated_user_id: Some(ids.user),
+                ..old_officer[0].clone()
+            },
+            ResponsibleOfficer {
+                id: officers[1].id,
+                offender_manager_id: Some(new.id),
+                prison_offender_manager_id: None,
+                start_date: t,
+                end_date: None,
+                row_version: 0,
+                created_by_user_id: Some(ids.user),
+                last_updated_user_id: Some(ids.user),
+            },
+        ]
+    );
+
+    let contact = |type_code: &str, notes: &str| Contact {
+        type_code: type_code.into(),
+        offender_id: offender,
+        event_id: None,
+        rqmnt_id: None,
+        contact_date: date("2022-07-28"),
+        contact_start_time: Some(t),
+        notes: Some(notes.into()),
+        probation_area_id: ids.n02,
+        team_id: Some(ids.team_abs),
+        staff_id: Some(ids.staff_abs1),
+        staff_employee_id: Some(ids.staff_abs1),
+        trust_provider_team_id: Some(ids.team_abs),
+        trust_provider_flag: 0,
+        sensitive: Some("N".into()),
+        partition_area_id: 0,
+        soft_deleted: 0,
+        row_version: 0,
+        created_by_user_id: Some(ids.user),
+        last_updated_user_id: Some(ids.user),
+    };
+    let roc_notes = "New Details:\n\
+        Responsible Officer Type: Offender Manager\n\
+        Responsible Officer: Joe Bloggs(N02ABS,NPS North East)\n\
+        Start Date: 28/07/2022 10:30:54\n\
+        Previous Details:\n\
+        Responsible Officer Type: Offender Manager\n\
+        Responsible Officer: Unallocated Staff(Unallocated Team(N02),NPS North East)\n\
+        Start Date: 01/07/2022 10:30:00\n\
+        End Date: 28/07/2022 10:30:54\n\
+        Allocation Reason: Initial Allocation";
+    assert_eq!(contacts(&h.client, offender).await, vec![contact("ROC", roc_notes), contact("ETOM", TRANSFER_NOTES)]);
+
+    let iaps: i64 = h.client.query_one("SELECT COUNT(*) FROM iaps_offender", &[]).await.unwrap().get(0);
+    assert_eq!(iaps, 0, "the dev dataset has no accredited programme");
+    assert_eq!(
+        audits(&h.client).await,
+        vec![("CABI231".into(), ids.user, "P".into(), format!("offenderId='{offender}'"))]
+    );
+}
+
+#[tokio::test]
+async fn historic_person_allocation_slots_into_the_past() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let offender = offender_id(&h.client, "T223456").await;
+    let before = managers(&h.client, Table::Offender, offender).await;
+    let officers_before = responsible_officers(&h.client, offender).await;
+    let (handover, t) = (at("2022-08-01 09:00:00"), allocated_at());
+    assert_eq!(
+        before.iter().map(|m| (m.0.allocation_date, m.0.end_date)).collect::<Vec<_>>(),
+        vec![(at("2022-07-01 10:30:00"), Some(handover)), (handover, None)]
+    );
+
+    let mut event = h.event("historic-allocation.json");
+    event.records.truncate(1);
+    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+
+    let after = managers(&h.client, Table::Offender, offender).await;
+    assert_eq!(after.len(), 3);
+    assert_eq!(
+        after[0].0,
+        Manager {
+            end_date: Some(t),
+            active_flag: 0,
+            row_version: 1,
+            last_updated_user_id: Some(ids.user),
+            ..before[0].0.clone()
+        }
+    );
+    let new = &after[1].0;
+    assert_eq!(
+        *new,
+        Manager {
+            id: new.id,
+            staff_id: ids.staff_abs1,
+            staff_employee_id: Some(ids.staff_abs1),
+            team_id: ids.team_abs,
+            trust_provider_team_id: Some(ids.team_abs),
+            trust_provider_flag: 0,
+            probation_area_id: ids.n02,
+            partition_area_id: 0,
+            allocation_date: t,
+            end_date: Some(handover),
+            allocation_reason_id: Some(reason_id(&h.client, "OM ALLOCATION REASON", "IN1").await),
+            active_flag: 0,
+            soft_deleted: 0,
+            row_version: 0,
+            created_by_user_id: Some(ids.user),
+            last_updated_user_id: Some(ids.user),
+            transfer_reason_id: None,
+        }
+    );
+    assert_eq!(after[2], before[1], "the current manager is untouched");
+
+    let officers = responsible_officers(&h.client, offender).await;
+    assert_eq!(officers.len(), 3);
+    assert_eq!(
+        officers[0],
+        ResponsibleOfficer {
+            end_date: Some(t),
+            row_version: 1,
+            last_updated_user_id: Some(ids.user),
+            ..officers_before[0].clone()
+        }
+    );
+    assert_eq!(
+        officers[1],
+        ResponsibleOfficer {
+            id: officers[1].id,
+            offender_manager_id: Some(new.id),
+            prison_offender_manager_id: None,
+            start_date: t,
+            end_date: Some(handover),
+            row_version: 0,
+            created_by_user_id: Some(ids.user),
+            last_updated_user_id: Some(ids.user),
+        }
+    );
+    assert_eq!(officers[2], officers_before[1], "the current responsible officer is untouched");
+
+    let contacts = contacts(&h.client, offender).await;
+    assert_eq!(contacts.iter().map(|c| c.type_code.as_str()).collect::<Vec<_>>(), ["ROC", "ETOM"]);
+    assert_eq!(
+        contacts[0].notes.as_deref(),
+        Some(
+            "New Details:\n\
+             Responsible Officer Type: Offender Manager\n\
+             Responsible Officer: Joe Bloggs(N02ABS,NPS North East)\n\
+             Start Date: 28/07/2022 10:30:54\n\
+             End Date: 01/08/2022 09:00:00\n\
+             Previous Details:\n\
+             Responsible Officer Type: Offender Manager\n\
+             Responsible Officer: Unallocated Staff(Unallocated Team(N02),NPS North East)\n\
+             Start Date: 01/07/2022 10:30:00\n\
+             End Date: 28/07/2022 10:30:54\n\
+             Allocation Reason: Initial Allocation"
+        )
+    );
+    assert_eq!(contacts[1].notes.as_deref(), Some(TRANSFER_NOTES));
+    assert_eq!((contacts[1].contact_date, contacts[1].contact_start_time), (date("2022-07-28"), Some(t)));
+}
+
+#[tokio::test]
+async fn the_same_message_twice_records_once() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let offender = offender_id(&h.client, "X123456").await;
+
+    assert_eq!(failures(&h.invoke(h.event("person-allocation.json")).await), Vec::<String>::new());
+    let once = counts(&h.client).await;
+    let managers_once = managers(&h.client, Table::Offender, offender).await;
+    let officers_once = responsible_officers(&h.client, offender).await;
+
+    assert_eq!(failures(&h.invoke(h.event("person-allocation.json")).await), Vec::<String>::new());
+    assert_eq!(counts(&h.client).await, once);
+    assert_eq!(managers(&h.client, Table::Offender, offender).await, managers_once);
+    assert_eq!(responsible_officers(&h.client, offender).await, officers_once);
+    assert_eq!(contacts(&h.client, offender).await.len(), 2);
+    let audit = (String::from("CABI231"), ids.user, String::from("P"), format!("offenderId='{offender}'"));
+    assert_eq!(audits(&h.client).await, vec![audit.clone(), audit]);
+}
+
+#[tokio::test]
+async fn a_person_message_without_a_crn_uses_the_detail_crn() {
+    let h = Harness::new().await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let url = h.detail_url("/allocation/person/4880d097-ea80-4492-bdb7-86228cdf29ef");
+    let event = batch(vec![record("m-1", "person.community.manager.allocated", Some(&url), None)]);
+
+    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    let after = managers(&h.client, Table::Offender, offender).await;
+    assert_eq!(after.len(), 2);
+    assert_eq!((after[1].0.allocation_date, after[1].0.end_date), (allocated_at(), None));
+}
+
+#[tokio::test]
+async fn a_person_with_an_accredited_programme_gets_the_iaps_flag() {
+    let h = Harness::new().await;
+    let offender = offender_id(&h.client, "X123456").await;
+    // A requirement with main category 7 and no sub-category or additional
+    // category: accredited (the left-join semantics).
+    h.client
+        .batch_execute(&format!(
+            "INSERT INTO rqmnt (offender_id, disposal_id, rqmnt_type_main_category_id) \
+             SELECT {offender}, d.disposal_id, (SELECT rqmnt_type_main_category_id FROM r_rqmnt_type_main_category WHERE code = '7') \
+             FROM disposal d JOIN event e ON e.event_id = d.event_id \
+             WHERE e.offender_id = {offender} AND e.event_number = '2' AND e.soft_deleted = 0"
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(failures(&h.invoke(h.event("person-allocation.json")).await), Vec::<String>::new());
+    let rows: Vec<(i64, i16)> = h
+        .client
+        .query("SELECT offender_id, iaps_flag FROM iaps_offender", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, vec![(offender, 1)]);
+}
+
+#[tokio::test]
+async fn concurrent_allocations_of_one_person_serialize() {
+    let h = Harness::new().await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let ids = Ids::load(&h.client).await;
+    let later = "/allocation/person/concurrent-later";
+    h.serve_detail(
+        later,
+        detail(
+            serde_json::json!({"crn": "X123456", "staffCode": "N02ABSX", "createdDate": "2022-07-29T10:00:00+01:00"}),
+        ),
+    )
+    .await;
+    let first = batch(vec![record(
+        "m-first",
+        "person.community.manager.allocated",
+        Some(&h.detail_url("/allocation/person/4880d097-ea80-4492-bdb7-86228cdf29ef")),
+        Some("X123456"),
+    )]);
+    let second = batch(vec![record(
+        "m-second",
+        "person.community.manager.allocated",
+        Some(&h.detail_url(later)),
+        Some("X123456"),
+    )]);
+    // Separate pools, so separate connections and transactions.
+    let (db_a, db_b) = (h.test_db.database("HMPPSAllocations", 1), h.test_db.database("HMPPSAllocations", 1));
+    let (a, b) = tokio::join!(invoke_with(&db_a, &h.allocations, first), invoke_with(&db_b, &h.allocations, second));
+    assert_eq!((failures(&a), failures(&b)), (vec![], vec![]));
+
+    let (seeded, t1, t2) = (at("2022-07-01 10:30:00"), allocated_at(), at("2022-07-29 10:00:00"));
+    let chain: Vec<_> = managers(&h.client, Table::Offender, offender)
+        .await
+        .into_iter()
+        .map(|(m, _, _)| (m.staff_id, m.allocation_date, m.end_date, m.active_flag))
+        .collect();
+    assert_eq!(
+        chain,
+        vec![(ids.staff_uat, seeded, Some(t1), 0), (ids.staff_abs1, t1, Some(t2), 0), (ids.staff_spo, t2, None, 1)]
+    );
+    let officers: Vec<_> =
+        responsible_officers(&h.client, offender).await.into_iter().map(|o| (o.start_date, o.end_date)).collect();
+    assert_eq!(officers, vec![(seeded, Some(t1)), (t1, Some(t2)), (t2, None)]);
+}
+
+#[tokio::test]
+async fn the_responsible_officer_change_describes_a_prison_manager_or_no_one() {
+    let h = Harness::new().await;
+    let t123 = offender_id(&h.client, "T123456").await;
+    let x123 = offender_id(&h.client, "X123456").await;
+    // T123456's officer is a prison offender manager; X123456 has no officer.
+    h.client
+        .batch_execute(&format!(
+            "INSERT INTO probation_area (code, description) VALUES ('PRI', 'HMP Prison'); \
+             INSERT INTO team (code, description, probation_area_id) \
+             SELECT 'PRIPOM', 'POM Team', probation_area_id FROM probation_area WHERE code = 'PRI'; \
+             INSERT INTO staff (officer_code, forename, forename2, surname) VALUES ('PRIPOM1', 'Pat', 'Q', 'Prison'); \
+             INSERT INTO prison_offender_manager (offender_id, allocation_staff_id, allocation_team_id, probation_area_id, allocation_date) \
+             SELECT {t123}, s.staff_id, t.team_id, t.probation_area_id, TIMESTAMP '2022-07-01 10:30:00' \
+             FROM staff s, team t WHERE s.officer_code = 'PRIPOM1' AND t.code = 'PRIPOM'; \
+             UPDATE responsible_officer SET offender_manager_id = NULL, \
+                    prison_offender_manager_id = (SELECT prison_offender_manager_id FROM prison_offender_manager) \
+             WHERE offender_id = {t123}; \
+             DELETE FROM responsible_officer WHERE offender_id = {x123};"
+        ))
+        .await
+        .unwrap();
+    h.serve_detail(
+        "/allocation/person/t123",
+        detail(serde_json::json!({"crn": "T123456", "allocationReason": "OTHER"})),
+    )
+    .await;
+    let event = batch(vec![
+        record(
+            "m-t",
+            "person.community.manager.allocated",
+            Some(&h.detail_url("/allocation/person/t123")),
+            Some("T123456"),
+        ),
+        record(
+            "m-x",
+            "person.community.manager.allocated",
+            Some(&h.detail_url("/allocation/person/4880d097-ea80-4492-bdb7-86228cdf29ef")),
+            Some("X123456"),
+        ),
+    ]);
+    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+
+    let roc = |contacts: Vec<Contact>| contacts.into_iter().find(|c| c.type_code == "ROC").and_then(|c| c.notes);
+    assert_eq!(
+        roc(contacts(&h.client, t123).await).as_deref(),
+        Some(
+            "New Details:\n\
+             Responsible Officer Type: Offender Manager\n\
+             Responsible Officer: Joe Bloggs(N02ABS,NPS North East)\n\
+             Start Date: 28/07/2022 10:30:54\n\
+             Previous Details:\n\
+             Responsible Officer Type: Prison Offender Manager\n\
+             Responsible Officer: Pat Q Prison(POM Team,HMP Prison)\n\
+             Start Date: 01/07/2022 10:30:00\n\
+             End Date: 28/07/2022 10:30:54\n\
+             Allocation Reason: Other"
+        )
+    );
+    assert_eq!(
+        roc(contacts(&h.client, x123).await).as_deref(),
+        Some(
+            "New Details:\n\
+             Responsible Officer Type: Offender Manager\n\
+             Responsible Officer: Joe Bloggs(N02ABS,NPS North East)\n\
+             Start Date: 28/07/2022 10:30:54\n\
+             Previous Details:\n\
+             null\n\
+             Allocation Reason: Initial Allocation"
+        )
+    );
+    let officers: Vec<_> =
+        responsible_officers(&h.client, x123).await.into_iter().map(|o| (o.start_date, o.end_date)).collect();
+    assert_eq!(officers, vec![(allocated_at(), None)]);
+}

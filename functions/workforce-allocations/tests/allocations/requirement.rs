@@ -1,0 +1,198 @@
+//! Requirement allocations (`rqmnt_manager`, ETRC).
+
+use crate::common::*;
+
+#[tokio::test]
+async fn requirement_allocation_records_manager_contact_and_audit() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let event = event_id(&h.client, "X123456", "1").await;
+    let before = managers(&h.client, Table::Requirement, 9001).await;
+    let t = allocated_at();
+
+    assert_eq!(failures(&h.invoke(h.event("requirement-allocation.json")).await), Vec::<String>::new());
+
+    let after = managers(&h.client, Table::Requirement, 9001).await;
+    assert_eq!(after.len(), 2);
+    assert_eq!(
+        after[0].0,
+        Manager {
+            end_date: Some(t),
+            active_flag: 0,
+            row_version: 1,
+            last_updated_user_id: Some(ids.user),
+            ..before[0].0.clone()
+        }
+    );
+    let new = &after[1].0;
+    assert_eq!(
+        *new,
+        Manager {
+            id: new.id,
+            staff_id: ids.staff_abs1,
+            staff_employee_id: Some(ids.staff_abs1),
+            team_id: ids.team_abs,
+            trust_provider_team_id: Some(ids.team_abs),
+            trust_provider_flag: 0,
+            probation_area_id: ids.n02,
+            partition_area_id: 0,
+            allocation_date: t,
+            end_date: None,
+            allocation_reason_id: Some(reason_id(&h.client, "RM ALLOCATION REASON", "IN1").await),
+            active_flag: 1,
+            soft_deleted: 0,
+            row_version: 0,
+            created_by_user_id: Some(ids.user),
+            last_updated_user_id: Some(ids.user),
+            transfer_reason_id: Some(transfer_reason_id(&h.client, "COMPONENT").await),
+        }
+    );
+    assert_recent(after[1].1);
+    assert_eq!(
+        contacts(&h.client, offender).await,
+        vec![Contact {
+            type_code: "ETRC".into(),
+            offender_id: offender,
+            event_id: Some(event),
+            rqmnt_id: Some(9001),
+            contact_date: date("2022-07-28"),
+            contact_start_time: Some(t),
+            notes: Some(TRANSFER_NOTES.into()),
+            probation_area_id: ids.n02,
+            team_id: Some(ids.team_abs),
+            staff_id: Some(ids.staff_abs1),
+            staff_employee_id: Some(ids.staff_abs1),
+            trust_provider_team_id: Some(ids.team_abs),
+            trust_provider_flag: 0,
+            sensitive: Some("N".into()),
+            partition_area_id: 0,
+            soft_deleted: 0,
+            row_version: 0,
+            created_by_user_id: Some(ids.user),
+            last_updated_user_id: Some(ids.user),
+        }]
+    );
+    let iaps: i64 = h.client.query_one("SELECT COUNT(*) FROM iaps_rqmnt", &[]).await.unwrap().get(0);
+    assert_eq!(iaps, 0, "9001 is not an accredited programme");
+    assert_eq!(
+        audits(&h.client).await,
+        vec![(
+            "CABI038".into(),
+            ids.user,
+            "P".into(),
+            format!("offenderId='{offender}',eventId='{event}',requirementId='9001'")
+        )]
+    );
+}
+
+#[tokio::test]
+async fn an_accredited_requirement_gets_the_iaps_flag() {
+    let h = Harness::new().await;
+    let event = event_id(&h.client, "X123456", "1").await;
+    // Requirement 9100: main category 7, sub-category SUB (not RS66), with a manager.
+    h.client
+        .execute(
+            "WITH r AS (INSERT INTO rqmnt (rqmnt_id, offender_id, disposal_id, rqmnt_type_main_category_id, \
+                                        rqmnt_type_sub_category_id) \
+               SELECT 9100, e.offender_id, d.disposal_id, \
+                      (SELECT rqmnt_type_main_category_id FROM r_rqmnt_type_main_category WHERE code = '7'), \
+                      (SELECT l.standard_reference_list_id FROM r_standard_reference_list l \
+                      JOIN r_reference_data_master m USING (reference_data_master_id) \
+                      WHERE m.code_set_name = 'REQUIREMENT SUB CATEGORY' AND l.code_value = 'SUB') \
+               FROM event e JOIN disposal d ON d.event_id = e.event_id WHERE e.event_id = $1 RETURNING rqmnt_id) \
+             INSERT INTO rqmnt_manager (rqmnt_id, allocated_staff_id, allocated_team_id, staff_employee_id, \
+                                        trust_provider_team_id, probation_area_id, allocation_date, transfer_reason_id) \
+             SELECT r.rqmnt_id, m.allocated_staff_id, m.allocated_team_id, m.staff_employee_id, m.trust_provider_team_id, \
+                    m.probation_area_id, m.allocation_date, m.transfer_reason_id \
+             FROM r, rqmnt_manager m WHERE m.rqmnt_id = 9001",
+            &[&event],
+        )
+        .await
+        .unwrap();
+    h.serve_detail(
+        "/allocation/requirements/accredited",
+        detail(serde_json::json!({"requirementId": 9100, "eventNumber": 1})),
+    )
+    .await;
+    let url = h.detail_url("/allocation/requirements/accredited");
+    let sqs = batch(vec![record("m-1", "requirement.manager.allocated", Some(&url), Some("X123456"))]);
+
+    assert_eq!(failures(&h.invoke(sqs).await), Vec::<String>::new());
+    let rows: Vec<(i64, i16)> = h
+        .client
+        .query("SELECT rqmnt_id, iaps_flag FROM iaps_rqmnt", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, vec![(9100, 1)]);
+    assert_eq!(managers(&h.client, Table::Requirement, 9100).await.len(), 2);
+}
+
+#[tokio::test]
+async fn historic_requirement_allocation_slots_into_the_past() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let before = managers(&h.client, Table::Requirement, 9002).await;
+    let (handover, t) = (at("2022-08-01 09:00:00"), allocated_at());
+
+    let mut sample = h.event("historic-allocation.json");
+    sample.records = vec![sample.records[2].clone()];
+    assert_eq!(failures(&h.invoke(sample).await), Vec::<String>::new());
+
+    let after = managers(&h.client, Table::Requirement, 9002).await;
+    assert_eq!(after.len(), 3);
+    assert_eq!(
+        after[0].0,
+        Manager {
+            end_date: Some(t),
+            active_flag: 0,
+            row_version: 1,
+            last_updated_user_id: Some(ids.user),
+            ..before[0].0.clone()
+        }
+    );
+    assert_eq!(
+        (
+            after[1].0.staff_id,
+            after[1].0.team_id,
+            after[1].0.allocation_date,
+            after[1].0.end_date,
+            after[1].0.active_flag
+        ),
+        (ids.staff_abs1, ids.team_abs, t, Some(handover), 0)
+    );
+    assert_eq!(after[2], before[1], "the current requirement manager is untouched");
+}
+
+#[tokio::test]
+async fn the_whole_historic_sample_records_all_three_kinds() {
+    let h = Harness::new().await;
+    let ids = Ids::load(&h.client).await;
+    let before = counts(&h.client).await;
+    assert_eq!(failures(&h.invoke(h.event("historic-allocation.json")).await), Vec::<String>::new());
+    let after = counts(&h.client).await;
+    assert_eq!(
+        (after.offender_manager, after.order_manager, after.rqmnt_manager, after.responsible_officer, after.contact),
+        (
+            before.offender_manager + 1,
+            before.order_manager + 1,
+            before.rqmnt_manager + 1,
+            before.responsible_officer + 1,
+            before.contact + 5
+        )
+    );
+    let mut codes: Vec<_> =
+        audits(&h.client).await.into_iter().map(|(code, user, outcome, _)| (code, user, outcome)).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        vec![
+            ("CABI038".into(), ids.user, "P".into()),
+            ("CABI041".into(), ids.user, "P".into()),
+            ("CABI231".into(), ids.user, "P".into())
+        ]
+    );
+}
