@@ -11,9 +11,9 @@ CARGO ?= cargo
 VENV := .tools/venv
 PY_TOOLS := $(VENV)/.installed
 
-.PHONY: test check fmt fmt-check clippy tools test-only run migrate
+.PHONY: test check fmt fmt-check clippy tools test-only lint-template lint-openapi run token package migrate
 
-test: tools fmt-check clippy test-only
+test: tools fmt-check clippy lint-template lint-openapi test-only
 
 $(PY_TOOLS): scripts/python-requirements.txt
 	python3 -m venv $(VENV)
@@ -35,3 +35,26 @@ clippy:
 # Every test of the workspace against one throwaway PostgreSQL (or DATABASE_URL).
 test-only:
 	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server scripts/with-postgres.sh $(CARGO) test --workspace
+
+# cfn-lint on template.yaml, and on it after the SAM transform (offline).
+lint-template:
+	scripts/lint-template.sh
+
+# docs/openapi.yaml is a valid OpenAPI 3.1 document (tests/openapi.rs checks it against the routes).
+lint-openapi: tools
+	$(VENV)/bin/openapi-spec-validator docs/openapi.yaml
+
+# The whole system on http://127.0.0.1:$${PORT:-8080} (see README): PostgreSQL
+# from DATABASE_URL or a throwaway one, stand-ins where nothing is configured.
+run: tools
+	scripts/with-postgres.sh $(CARGO) run --quiet -p local-stack
+
+# A token from the running local stack: make token ROLES="PROBATION_API__RESETTLEMENT_PASSPORT__CASE_DETAIL"
+token:
+	@curl -sf "http://127.0.0.1:$${PORT:-8080}/local/token?roles=$(ROLES)$(if $(USER_NAME),&user=$(USER_NAME))" \
+		|| { echo "make token: is \`make run\` running on port $${PORT:-8080}?" >&2; exit 1; }
+	@echo
+
+# Every function built for Lambda (arm64 unless ARCH=x86_64), with bootstrap sizes.
+package: tools
+	scripts/package.sh

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests start (PostgreSQL, OpenLDAP) when missing.
+# Installs the Debian packages the tests and tools use (PostgreSQL, OpenLDAP, zip, curl) when missing.
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
+command -v zip >/dev/null 2>&1 || missing+=(zip)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-system-packages: missing ${missing[*]}; install them (apt-get install ${missing[*]})" >&2

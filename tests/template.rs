@@ -955,3 +955,25 @@ fn every_reference_and_condition_resolves() {
         }
     }
 }
+
+/// `cargo lambda watch` (README) routes the API paths by the workspace
+/// metadata: every route of the table, to its function, and nothing else.
+#[test]
+fn the_cargo_lambda_watch_router_serves_every_route() {
+    let manifest: toml::Table =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap().parse().unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().expect("router table");
+    let mut served = BTreeSet::new();
+    for (path, targets) in router {
+        for target in targets.as_array().expect("a list of {function, method}") {
+            served.insert(format!(
+                "{} {path} -> {}",
+                target["method"].as_str().unwrap(),
+                target["function"].as_str().unwrap()
+            ));
+        }
+    }
+    let expected: BTreeSet<String> =
+        ROUTES.iter().map(|r| format!("{} {} -> {}", r.method, r.path, r.function)).collect();
+    assert_eq!(served, expected);
+}
