@@ -7,6 +7,7 @@
 
 pub mod allocations;
 pub mod audit;
+pub mod case_detail;
 pub mod config;
 pub mod contact_log;
 pub mod db;

@@ -1,1 +1,68 @@
-//! Work in progress.
+//! GET `/probation-cases/{crn}/community-manager` (spec §3.3, §4.4): the name
+//! of the person's active community manager, or that the case is unallocated.
+
+// The pooled connection's futures nest deeper than the default limit allows
+// (`handle` boxes them, so the binary needs no such attribute).
+#![recursion_limit = "256"]
+
+use delius_api::handler::{self, path_param};
+use delius_api::{ApiError, json_response};
+use delius_shared::Database;
+use delius_shared::case_detail::{self, CaseDetailError, ManagerStaff};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+pub const FUNCTION: &str = "probation-case-community-manager";
+
+/// The response body: `{"unallocated": true}` alone for unallocated staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Manager {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    pub unallocated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Name {
+    pub forename: String,
+    pub surname: String,
+}
+
+impl From<ManagerStaff> for Manager {
+    fn from(staff: ManagerStaff) -> Self {
+        if staff.is_unallocated() {
+            Manager { name: None, unallocated: true }
+        } else {
+            Manager { name: Some(Name { forename: staff.forename, surname: staff.surname }), unallocated: false }
+        }
+    }
+}
+
+/// Serves one request.
+pub async fn handle(db: &Database, request: Request) -> Response<Body> {
+    handler::serve(FUNCTION, request, |request, _caller| async move {
+        let crn = path_param(&request, "crn")?;
+        let body = Box::pin(find(db, &crn)).await?;
+        Ok(json_response(StatusCode::OK, &body))
+    })
+    .await
+}
+
+/// The community manager of the person with `crn`, or 404.
+pub async fn find(db: &Database, crn: &str) -> Result<Manager, ApiError> {
+    let client = db.client().await?;
+    let staff = case_detail::community_manager_staff(&client, crn)
+        .await
+        .map_err(api_error)?
+        .ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+    Ok(Manager::from(staff))
+}
+
+/// Several active managers is a Delius data problem: 500.
+fn api_error(e: CaseDetailError) -> ApiError {
+    match e {
+        CaseDetailError::Db(e) => e.into(),
+        CaseDetailError::NotUnique(detail) => ApiError::Internal(detail),
+    }
+}

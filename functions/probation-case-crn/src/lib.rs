@@ -1,1 +1,50 @@
-//! Work in progress.
+//! GET `/probation-cases/{nomsId}/crn` (spec §3.1, §4.2): the CRN of the live
+//! person with a NOMS number (exact, case-sensitive match).
+
+// The pooled connection's futures nest deeper than the default limit allows
+// (`handle` boxes them, so the binary needs no such attribute).
+#![recursion_limit = "256"]
+
+use delius_api::handler::{self, path_param};
+use delius_api::{ApiError, json_response};
+use delius_shared::Database;
+use delius_shared::case_detail::{self, CaseDetailError};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+pub const FUNCTION: &str = "probation-case-crn";
+
+/// The response body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseIdentifiers {
+    pub crn: String,
+}
+
+/// Serves one request.
+pub async fn handle(db: &Database, request: Request) -> Response<Body> {
+    handler::serve(FUNCTION, request, |request, _caller| async move {
+        let noms_id = path_param(&request, "nomsId")?;
+        let body = Box::pin(find(db, &noms_id)).await?;
+        Ok(json_response(StatusCode::OK, &body))
+    })
+    .await
+}
+
+/// The CRN of the person with NOMS number `noms_id`, or 404.
+pub async fn find(db: &Database, noms_id: &str) -> Result<CaseIdentifiers, ApiError> {
+    let client = db.client().await?;
+    let crn = case_detail::crn_by_noms_number(&client, noms_id)
+        .await
+        .map_err(api_error)?
+        .ok_or_else(|| ApiError::not_found("Person", "nomsId", noms_id))?;
+    Ok(CaseIdentifiers { crn })
+}
+
+/// Several people with one NOMS number is a Delius data problem: 500.
+fn api_error(e: CaseDetailError) -> ApiError {
+    match e {
+        CaseDetailError::Db(e) => e.into(),
+        CaseDetailError::NotUnique(detail) => ApiError::Internal(detail),
+    }
+}

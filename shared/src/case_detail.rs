@@ -1,0 +1,376 @@
+//! The Resettlement Passport case-detail reads: the CRN for a NOMS number, the
+//! latest MAPPA registration, the community manager, the person's details and
+//! the latest initiated Duty to Refer NSI with its manager and the person's
+//! main address.
+//!
+//! Every read is one statement, one round trip, prepared once per connection
+//! (`prepare_cached`). The SQL is public so that a benchmark can run exactly
+//! these statements directly. Global filters (spec §4.1): live offenders
+//! (`soft_deleted = 0`), live and active managers, live and active NSIs and
+//! NSI managers, live addresses, live registrations that are not deregistered.
+//! Char columns (`crn`, `officer_code`) are right-trimmed: Delius pads them.
+//!
+//! Where the original expected a single row and would fail on several, the
+//! statements fetch enough to notice and the functions answer
+//! [`CaseDetailError::NotUnique`], which the handlers turn into a 500.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use deadpool_postgres::ClientWrapper;
+
+use crate::error::DbError;
+
+/// A case-detail read that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseDetailError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Delius holds several rows where one is expected (e.g. two live people
+    /// with the same NOMS number): a data problem, not the caller's.
+    #[error("{0}")]
+    NotUnique(String),
+}
+
+impl From<tokio_postgres::Error> for CaseDetailError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        CaseDetailError::Db(DbError::Postgres(e))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// CRN by NOMS number (spec §3.1, §4.2)
+
+/// `$1` = NOMS number (exact, case-sensitive). Two rows at most: a second one
+/// means the NOMS number is not unique.
+pub const CRN_BY_NOMS_NUMBER: &str = "SELECT rtrim(crn) AS crn FROM offender \
+     WHERE noms_number = $1 AND soft_deleted = 0 \
+     ORDER BY offender_id LIMIT 2";
+
+/// The CRN of the live person with NOMS number `noms_number`.
+pub async fn crn_by_noms_number(client: &ClientWrapper, noms_number: &str) -> Result<Option<String>, CaseDetailError> {
+    let statement = client.prepare_cached(CRN_BY_NOMS_NUMBER).await?;
+    let rows = client.query(&statement, &[&noms_number]).await?;
+    match rows.as_slice() {
+        [] => Ok(None),
+        [row] => Ok(Some(row.get("crn"))),
+        _ => Err(CaseDetailError::NotUnique(format!("several people have NOMS number {noms_number}"))),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// MAPPA (spec §3.2, §4.3)
+
+/// `$1` = CRN. The latest MAPPA registration (ties: highest id) with its
+/// category and level reference rows, matched on nothing but their ids.
+pub const LATEST_MAPPA_REGISTRATION: &str = "SELECT r.registration_date, r.next_review_date, \
+            c.code_value AS category_code, c.code_description AS category_description, \
+            l.code_value AS level_code, l.code_description AS level_description \
+     FROM registration r \
+     JOIN offender o ON o.offender_id = r.offender_id \
+     JOIN r_register_type t ON t.register_type_id = r.register_type_id \
+     LEFT JOIN r_standard_reference_list c ON c.standard_reference_list_id = r.register_category_id \
+     LEFT JOIN r_standard_reference_list l ON l.standard_reference_list_id = r.register_level_id \
+     WHERE o.crn = $1 AND o.soft_deleted = 0 AND t.code = 'MAPP' \
+       AND r.soft_deleted = 0 AND r.deregistered = 0 \
+     ORDER BY r.registration_date DESC, r.registration_id DESC \
+     LIMIT 1";
+
+/// A `code_value` / `code_description` pair of `r_standard_reference_list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceData {
+    pub code: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappaRegistration {
+    pub registration_date: NaiveDate,
+    pub next_review_date: Option<NaiveDate>,
+    pub category: Option<ReferenceData>,
+    pub level: Option<ReferenceData>,
+}
+
+/// The latest live MAPPA registration of the live person with `crn`.
+pub async fn latest_mappa_registration(
+    client: &ClientWrapper,
+    crn: &str,
+) -> Result<Option<MappaRegistration>, CaseDetailError> {
+    let statement = client.prepare_cached(LATEST_MAPPA_REGISTRATION).await?;
+    let row = client.query_opt(&statement, &[&crn]).await?;
+    Ok(row.map(|row| {
+        let reference = |code: &str, description: &str| {
+            row.get::<_, Option<String>>(code).map(|code| ReferenceData { code, description: row.get(description) })
+        };
+        MappaRegistration {
+            registration_date: row.get("registration_date"),
+            next_review_date: row.get("next_review_date"),
+            category: reference("category_code", "category_description"),
+            level: reference("level_code", "level_description"),
+        }
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// Community manager (spec §3.3, §4.4)
+
+/// `$1` = CRN. The staff member of the live, active community manager; two
+/// rows at most, a second one means several active managers.
+pub const COMMUNITY_MANAGER_STAFF: &str = "SELECT rtrim(s.officer_code) AS officer_code, s.forename, s.surname \
+     FROM offender_manager om \
+     JOIN offender o ON o.offender_id = om.offender_id \
+     JOIN staff s ON s.staff_id = om.allocation_staff_id \
+     WHERE o.crn = $1 AND o.soft_deleted = 0 AND om.soft_deleted = 0 AND om.active_flag = 1 \
+     ORDER BY om.offender_manager_id LIMIT 2";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagerStaff {
+    pub officer_code: String,
+    pub forename: String,
+    pub surname: String,
+}
+
+impl ManagerStaff {
+    /// Delius marks the placeholder "unallocated" staff of a team with an
+    /// officer code ending in `U`.
+    pub fn is_unallocated(&self) -> bool {
+        self.officer_code.ends_with('U')
+    }
+}
+
+/// The staff member managing the live person with `crn` in the community.
+pub async fn community_manager_staff(
+    client: &ClientWrapper,
+    crn: &str,
+) -> Result<Option<ManagerStaff>, CaseDetailError> {
+    let statement = client.prepare_cached(COMMUNITY_MANAGER_STAFF).await?;
+    let rows = client.query(&statement, &[&crn]).await?;
+    match rows.as_slice() {
+        [] => Ok(None),
+        [row] => Ok(Some(ManagerStaff {
+            officer_code: row.get("officer_code"),
+            forename: row.get("forename"),
+            surname: row.get("surname"),
+        })),
+        _ => Err(CaseDetailError::NotUnique(format!("{crn} has several active community managers"))),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Person detail (spec §3.4, §4.4)
+
+/// `$1` = CRN (unique in Delius).
+pub const PERSON_BY_CRN: &str = "SELECT rtrim(crn) AS crn, first_name, surname, date_of_birth_date, \
+            telephone_number, mobile_number, e_mail_address \
+     FROM offender WHERE crn = $1 AND soft_deleted = 0";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub crn: String,
+    pub first_name: String,
+    pub surname: String,
+    pub date_of_birth: NaiveDate,
+    pub telephone_number: Option<String>,
+    pub mobile_number: Option<String>,
+    pub email_address: Option<String>,
+}
+
+/// The live person with `crn`.
+pub async fn person_by_crn(client: &ClientWrapper, crn: &str) -> Result<Option<Person>, CaseDetailError> {
+    let statement = client.prepare_cached(PERSON_BY_CRN).await?;
+    let row = client.query_opt(&statement, &[&crn]).await?;
+    Ok(row.map(|row| Person {
+        crn: row.get("crn"),
+        first_name: row.get("first_name"),
+        surname: row.get("surname"),
+        date_of_birth: row.get("date_of_birth_date"),
+        telephone_number: row.get("telephone_number"),
+        mobile_number: row.get("mobile_number"),
+        email_address: row.get("e_mail_address"),
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// Duty to Refer NSI (spec §3.5, §4.5)
+
+/// The statement for one way of naming the person: the latest (by
+/// `created_datetime`, ties: highest id) live, active, initiated DTR NSI of
+/// the live person, its live, active NSI manager and the person's current
+/// main address. The laterals count their rows before `LIMIT 1`, so several
+/// managers or main addresses are noticed in the same round trip.
+macro_rules! duty_to_refer_sql {
+    ($person:literal) => {
+        concat!(
+            "SELECT n.nsi_id, n.sub_type, n.referral_date, n.status, n.actual_start_date, n.notes, \
+                    m.manager_count, m.provider, m.team, m.forename, m.middle_name, m.surname, \
+                    a.address_count, a.building_name, a.address_number, a.street_name, a.district, a.town_city, \
+                    a.county, a.postcode, a.no_fixed_abode \
+             FROM ( \
+               SELECT nsi.nsi_id, nsi.offender_id, sub.code_description AS sub_type, nsi.referral_date, \
+                      st.description AS status, nsi.actual_start_date, nsi.notes \
+               FROM nsi \
+               JOIN offender o ON o.offender_id = nsi.offender_id \
+               JOIN r_nsi_type t ON t.nsi_type_id = nsi.nsi_type_id \
+               JOIN r_nsi_status st ON st.nsi_status_id = nsi.nsi_status_id \
+               LEFT JOIN r_standard_reference_list sub ON sub.standard_reference_list_id = nsi.nsi_sub_type_id \
+               WHERE ",
+            $person,
+            " = $1 AND o.soft_deleted = 0 AND t.code = 'DTR' AND st.code = 'INIT' \
+                 AND nsi.active_flag = 1 AND nsi.soft_deleted = 0 \
+               ORDER BY nsi.created_datetime DESC, nsi.nsi_id DESC \
+               LIMIT 1 \
+             ) n \
+             LEFT JOIN LATERAL ( \
+               SELECT count(*) OVER () AS manager_count, pa.description AS provider, tm.description AS team, \
+                      s.forename, s.forename2 AS middle_name, s.surname \
+               FROM nsi_manager nm \
+               JOIN probation_area pa ON pa.probation_area_id = nm.probation_area_id \
+               JOIN team tm ON tm.team_id = nm.team_id \
+               JOIN staff s ON s.staff_id = nm.staff_id \
+               WHERE nm.nsi_id = n.nsi_id AND nm.active_flag = 1 AND nm.soft_deleted = 0 \
+               ORDER BY nm.nsi_manager_id DESC \
+               LIMIT 1 \
+             ) m ON true \
+             LEFT JOIN LATERAL ( \
+               SELECT count(*) OVER () AS address_count, oa.building_name, oa.address_number, oa.street_name, \
+                      oa.district, oa.town_city, oa.county, oa.postcode, oa.no_fixed_abode \
+               FROM offender_address oa \
+               JOIN r_standard_reference_list st ON st.standard_reference_list_id = oa.address_status_id \
+               WHERE oa.offender_id = n.offender_id AND oa.soft_deleted = 0 AND oa.end_date IS NULL \
+                 AND st.code_value = 'M' \
+               ORDER BY oa.offender_address_id DESC \
+               LIMIT 1 \
+             ) a ON true"
+        )
+    };
+}
+
+/// `$1` = CRN.
+pub const DUTY_TO_REFER_NSI_BY_CRN: &str = duty_to_refer_sql!("o.crn");
+/// `$1` = NOMS number.
+pub const DUTY_TO_REFER_NSI_BY_NOMS_NUMBER: &str = duty_to_refer_sql!("o.noms_number");
+
+/// How the person is named in a Duty to Refer lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonIdentifier {
+    Crn,
+    NomsNumber,
+}
+
+impl PersonIdentifier {
+    pub fn duty_to_refer_sql(self) -> &'static str {
+        match self {
+            PersonIdentifier::Crn => DUTY_TO_REFER_NSI_BY_CRN,
+            PersonIdentifier::NomsNumber => DUTY_TO_REFER_NSI_BY_NOMS_NUMBER,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DutyToReferNsi {
+    pub nsi_id: i64,
+    /// `code_description` of the NSI's sub type; `None` if it has none.
+    pub sub_type: Option<String>,
+    pub referral_date: NaiveDate,
+    /// `r_nsi_status.description`.
+    pub status: String,
+    /// London wall-clock time, as stored.
+    pub actual_start_date: Option<NaiveDateTime>,
+    pub notes: Option<String>,
+    pub manager: Option<NsiManager>,
+    pub main_address: Option<MainAddress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsiManager {
+    /// `probation_area.description`.
+    pub provider: String,
+    /// `team.description`.
+    pub team: String,
+    pub forename: String,
+    /// `staff.forename2`.
+    pub middle_name: Option<String>,
+    pub surname: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MainAddress {
+    pub building_name: Option<String>,
+    pub address_number: Option<String>,
+    pub street_name: Option<String>,
+    pub district: Option<String>,
+    pub town_city: Option<String>,
+    pub county: Option<String>,
+    pub postcode: Option<String>,
+    /// The `Y`/`N` column; `None` when Delius holds no value.
+    pub no_fixed_abode: Option<bool>,
+}
+
+/// The latest initiated Duty to Refer NSI of the live person named by `value`.
+pub async fn duty_to_refer_nsi(
+    client: &ClientWrapper,
+    identifier: PersonIdentifier,
+    value: &str,
+) -> Result<Option<DutyToReferNsi>, CaseDetailError> {
+    let statement = client.prepare_cached(identifier.duty_to_refer_sql()).await?;
+    let Some(row) = client.query_opt(&statement, &[&value]).await? else {
+        return Ok(None);
+    };
+    let nsi_id: i64 = row.get("nsi_id");
+    let manager_count: Option<i64> = row.get("manager_count");
+    if manager_count.unwrap_or(0) > 1 {
+        return Err(CaseDetailError::NotUnique(format!("NSI {nsi_id} has several active NSI managers")));
+    }
+    let address_count: Option<i64> = row.get("address_count");
+    if address_count.unwrap_or(0) > 1 {
+        return Err(CaseDetailError::NotUnique(format!(
+            "the person of NSI {nsi_id} has several current main addresses"
+        )));
+    }
+    let manager = manager_count.map(|_| NsiManager {
+        provider: row.get("provider"),
+        team: row.get("team"),
+        forename: row.get("forename"),
+        middle_name: row.get("middle_name"),
+        surname: row.get("surname"),
+    });
+    let main_address = address_count.map(|_| MainAddress {
+        building_name: row.get("building_name"),
+        address_number: row.get("address_number"),
+        street_name: row.get("street_name"),
+        district: row.get("district"),
+        town_city: row.get("town_city"),
+        county: row.get("county"),
+        postcode: row.get("postcode"),
+        no_fixed_abode: row.get::<_, Option<String>>("no_fixed_abode").map(|flag| flag == "Y"),
+    });
+    Ok(Some(DutyToReferNsi {
+        nsi_id,
+        sub_type: row.get("sub_type"),
+        referral_date: row.get("referral_date"),
+        status: row.get("status"),
+        actual_start_date: row.get("actual_start_date"),
+        notes: row.get("notes"),
+        manager,
+        main_address,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duty_to_refer_statements_differ_only_in_how_the_person_is_named() {
+        assert_eq!(
+            DUTY_TO_REFER_NSI_BY_CRN.replace("o.crn = $1", "o.noms_number = $1"),
+            DUTY_TO_REFER_NSI_BY_NOMS_NUMBER
+        );
+        assert_eq!(PersonIdentifier::NomsNumber.duty_to_refer_sql(), DUTY_TO_REFER_NSI_BY_NOMS_NUMBER);
+    }
+
+    #[test]
+    fn unallocated_staff_codes_end_in_u() {
+        let staff = |code: &str| ManagerStaff { officer_code: code.into(), forename: "A".into(), surname: "B".into() };
+        assert!(staff("N03DEFU").is_unallocated());
+        assert!(!staff("N03DEF1").is_unallocated());
+    }
+}
