@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+arch_explicit="${ARCH:+yes}"
 ARCH="${ARCH:-arm64}"
 CARGO_LAMBDA_VERSION=1.9.2
 venv=.tools/cl-venv
@@ -33,7 +34,16 @@ export PATH="$PWD/$venv/bin:$PATH"
 # cargo-lambda would add the target itself; doing it here makes a failure explicit.
 if ! rustup target list --installed | grep -qx "$target"; then
   echo "package: adding the Rust target $target" >&2
-  rustup target add "$target"
+  if ! rustup target add "$target"; then
+    if [ "$target" = aarch64-unknown-linux-gnu ] && [ -z "$arch_explicit" ]; then
+      # The template's Architecture parameter must then be x86_64 for these binaries.
+      echo "package: this machine cannot install $target; building x86_64 instead (deploy with Architecture=x86_64)" >&2
+      ARCH=x86_64; arch_flag=--x86-64; target=x86_64-unknown-linux-gnu
+    else
+      echo "package: cannot install the Rust target $target" >&2
+      exit 1
+    fi
+  fi
 fi
 
 functions=()

@@ -85,10 +85,10 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let records = event.payload.records;
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(records.iter().map(|r| process(db, allocations, r)))
-        .buffered(allocations.concurrency)
-        .collect()
-        .await;
+    // Futures collected first: a stream over a borrowing closure would not be
+    // provably `Send` (rust#89976), and servers that spawn the handler need it.
+    let pending: Vec<_> = records.iter().map(|r| process(db, allocations, r)).collect();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(pending).buffered(allocations.concurrency).collect().await;
     let mut response = SqsBatchResponse::default();
     for (record, outcome) in records.iter().zip(outcomes) {
         if outcome == Outcome::Failed {
