@@ -13,7 +13,7 @@ PY_TOOLS := $(VENV)/.installed
 
 .PHONY: test check fmt fmt-check clippy tools test-only lint-template lint-openapi run token package migrate
 
-test: tools fmt-check clippy lint-template lint-openapi test-only
+test: tools fmt-check clippy lint-template lint-openapi test-only bench-smoke
 
 $(PY_TOOLS): scripts/python-requirements.txt
 	python3 -m venv $(VENV)
@@ -58,3 +58,19 @@ token:
 # Every function built for Lambda (arm64 unless ARCH=x86_64), with bootstrap sizes.
 package: tools
 	scripts/package.sh
+
+# Benchmarks (issue 7): cold starts, warm latency against the SQL floor,
+# allocations and load, as one table and target/bench/results.json.
+.PHONY: bench bench-smoke
+BENCH_BINS := $(addprefix -p ,$(notdir $(wildcard functions/*))) $(if $(wildcard local/Cargo.toml),-p local-stack)
+
+# One cargo command builds the functions and the bench, so both see the same
+# features and nothing is compiled twice.
+bench:
+	$(CARGO) build --release --bins $(BENCH_BINS) -p delius-bench
+	scripts/with-postgres.sh $${CARGO_TARGET_DIR:-target}/release/delius-bench --bins release
+
+# The same with tiny counts and debug binaries, so the benchmark cannot rot; fails on any error.
+bench-smoke:
+	$(CARGO) build --bins $(BENCH_BINS) -p delius-bench
+	scripts/with-postgres.sh $${CARGO_TARGET_DIR:-target}/debug/delius-bench --smoke

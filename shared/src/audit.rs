@@ -10,6 +10,7 @@
 
 use chrono::NaiveDateTime;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 use crate::error::DbError;
 
@@ -67,16 +68,26 @@ pub async fn record<C: GenericClient>(
     let params = parameters.to_column();
     for attempt in 0..20 {
         let date_time = at + chrono::Duration::microseconds(attempt);
+        // Typed, on the unnamed statement: parse and execute in one round
+        // trip (a plain `execute` would prepare first, then execute).
         let written = client
-            .execute(
+            .query_typed(
                 "INSERT INTO audited_interaction \
                    (date_time, business_interaction_id, user_id, outcome, interaction_parameters) \
                  SELECT $1, business_interaction_id, $3, $4, $5 FROM business_interaction \
                  WHERE business_interaction_code = $2 \
-                 ON CONFLICT DO NOTHING",
-                &[&date_time, &business_interaction_code, &user_id, &outcome.code(), &params],
+                 ON CONFLICT DO NOTHING \
+                 RETURNING 1",
+                &[
+                    (&date_time, Type::TIMESTAMP),
+                    (&business_interaction_code, Type::VARCHAR),
+                    (&user_id, Type::INT8),
+                    (&outcome.code(), Type::BPCHAR),
+                    (&params, Type::VARCHAR),
+                ],
             )
-            .await?;
+            .await?
+            .len();
         if written == 1 {
             return Ok(());
         }

@@ -1,0 +1,373 @@
+//! The results: one table for people, the same as JSON, and the targets of
+//! issue 7 checked against them.
+
+use serde::Serialize;
+
+use crate::Options;
+use crate::alloc::AllocRow;
+use crate::cold::ColdRow;
+use crate::load::LoadResult;
+use crate::warm::WarmRow;
+
+pub const INIT_TARGET_MS: f64 = 20.0;
+pub const RSS_TARGET_MB: f64 = 30.0;
+pub const ZIP_TARGET_MB: f64 = 6.0;
+pub const WARM_RATIO_TARGET: f64 = 1.3;
+pub const ALLOC_RATIO_TARGET: f64 = 2.0;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub smoke: bool,
+    pub bins: String,
+    pub cold_runs: usize,
+    pub warm_requests: usize,
+    pub warm_runs: usize,
+    pub warmup: usize,
+    pub alloc_batches: usize,
+    pub load_seconds: f64,
+    pub load_clients: usize,
+    pub load_runs: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Targets {
+    pub init_ms: f64,
+    pub peak_rss_mb: f64,
+    pub zip_mb: f64,
+    pub warm_ratio: f64,
+    pub allocation_ratio: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub generated_at: String,
+    pub machine: String,
+    pub settings: Settings,
+    pub targets: Targets,
+    pub cold: Vec<ColdRow>,
+    pub warm: Vec<WarmRow>,
+    pub allocations: Vec<AllocRow>,
+    pub load: Option<LoadResult>,
+    /// Targets missed, by name.
+    pub missed: Vec<String>,
+}
+
+impl Results {
+    pub fn new(options: &Options) -> Results {
+        Results {
+            generated_at: chrono::Utc::now().to_rfc3339(),
+            machine: machine(),
+            settings: Settings {
+                smoke: options.smoke,
+                bins: options.bins.clone(),
+                cold_runs: options.cold_runs,
+                warm_requests: options.warm_requests,
+                warm_runs: options.warm_runs,
+                warmup: options.warmup,
+                alloc_batches: options.alloc_batches,
+                load_seconds: options.load_seconds,
+                load_clients: options.load_clients,
+                load_runs: options.load_runs,
+            },
+            targets: Targets {
+                init_ms: INIT_TARGET_MS,
+                peak_rss_mb: RSS_TARGET_MB,
+                zip_mb: ZIP_TARGET_MB,
+                warm_ratio: WARM_RATIO_TARGET,
+                allocation_ratio: ALLOC_RATIO_TARGET,
+            },
+            cold: Vec::new(),
+            warm: Vec::new(),
+            allocations: Vec::new(),
+            load: None,
+            missed: Vec::new(),
+        }
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()))
+        })
+        .unwrap_or_default();
+    format!("{cpus} CPUs, {model}")
+}
+
+fn num(v: Option<f64>, decimals: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.decimals$}"))
+}
+
+/// `ok`, `MISS` or `-` for a value against an upper bound.
+fn verdict(v: Option<f64>, limit: f64) -> &'static str {
+    match v {
+        Some(v) if v <= limit => "ok",
+        Some(_) => "MISS",
+        None => "-",
+    }
+}
+
+fn render(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let width = widths.get(i).copied().unwrap_or(0);
+                if i == 0 { format!("{c:<width$}") } else { format!("{c:>width$}") }
+            })
+            .collect();
+        format!("  {}\n", parts.join("  ").trim_end())
+    };
+    out.push_str(&line(header.iter().map(|h| h.to_string()).collect()));
+    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect()));
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+}
+
+/// The table.
+pub fn table(results: &Results) -> String {
+    let s = &results.settings;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\nDelius integrations benchmark ({}; {}{})\n",
+        results.machine,
+        results.generated_at,
+        if s.smoke { "; SMOKE RUN, tiny counts: figures mean nothing" } else { "" }
+    ));
+
+    if !results.cold.is_empty() {
+        out.push_str(&format!(
+            "\n1. Cold start: target/{}/<function> against a loopback Runtime API, median of {} runs \
+             (targets: init <= {INIT_TARGET_MS} ms, peak RSS <= {RSS_TARGET_MB} MB, zip <= {ZIP_TARGET_MB} MB)\n",
+            s.bins, s.cold_runs
+        ));
+        let rows: Vec<Vec<String>> = results
+            .cold
+            .iter()
+            .map(|r| match &r.skipped {
+                Some(why) => vec![r.function.clone(), why.clone()],
+                None => vec![
+                    r.function.clone(),
+                    num(r.init_ms, 1),
+                    num(r.first_invocation_ms, 1),
+                    num(r.peak_rss_mb, 1),
+                    num(r.binary_mb, 2),
+                    num(r.zip_mb, 2),
+                    r.outcome.clone().unwrap_or_else(|| "-".into()),
+                    format!(
+                        "{}/{}/{}",
+                        verdict(r.init_ms, INIT_TARGET_MS),
+                        verdict(r.peak_rss_mb, RSS_TARGET_MB),
+                        verdict(r.zip_mb, ZIP_TARGET_MB)
+                    ),
+                ],
+            })
+            .collect();
+        render(
+            &mut out,
+            &[
+                "function",
+                "init ms",
+                "1st invoke ms",
+                "peak RSS MB",
+                "binary MB",
+                "zip MB",
+                "1st answer",
+                "init/RSS/zip",
+            ],
+            &rows,
+        );
+    }
+
+    if !results.warm.is_empty() {
+        out.push_str(&format!(
+            "\n2. Warm latency per route: {} requests after {} warm-up, median of {} runs; floor = the handler's own \
+             statements (recorded on the wire) replayed directly with tokio-postgres, prepared, same parameters, \
+             same connection, in the handler's own round trips; 1-flight floor = all of them sent at once; \
+             RT/parsed/stmts = per request, round trips waited for, statements parsed, statements executed \
+             (target: handler p50 <= {WARM_RATIO_TARGET} x floor p50)\n",
+            s.warm_requests, s.warmup, s.warm_runs
+        ));
+        let rows: Vec<Vec<String>> = results
+            .warm
+            .iter()
+            .map(|r| match &r.skipped {
+                Some(why) => vec![r.route.clone(), format!("skipped: {why}")],
+                None => vec![
+                    r.route.clone(),
+                    num(r.handler_p50_ms, 3),
+                    num(r.handler_p99_ms, 3),
+                    num(r.floor_p50_ms, 3),
+                    num(r.floor_p99_ms, 3),
+                    num(r.ratio, 2),
+                    num(r.one_flight_floor_p50_ms, 3),
+                    format!("{}/{}/{}", num(r.round_trips, 0), num(r.prepares, 0), num(r.statements, 0)),
+                    verdict(r.ratio, WARM_RATIO_TARGET).into(),
+                ],
+            })
+            .collect();
+        render(
+            &mut out,
+            &[
+                "route",
+                "handler p50 ms",
+                "p99 ms",
+                "floor p50 ms",
+                "p99 ms",
+                "ratio",
+                "1-flight floor p50",
+                "RT/parsed/stmts",
+                "target",
+            ],
+            &rows,
+        );
+    }
+
+    if !results.allocations.is_empty() {
+        out.push_str(&format!(
+            "\n3. Allocations: batches of 10 messages of one kind, median of {} batches; handler with the production \
+             pool and concurrency, the Workload detail fetched from a loopback stand-in; floor = its statements \
+             replayed on one connection, one message at a time (the handler runs `concurrency` at once) \
+             (target: <= {ALLOC_RATIO_TARGET} x floor)\n",
+            s.alloc_batches
+        ));
+        let rows: Vec<Vec<String>> = results
+            .allocations
+            .iter()
+            .map(|r| {
+                vec![
+                    r.kind.clone(),
+                    num(r.handler_ms_per_message, 3),
+                    num(r.floor_ms_per_message, 3),
+                    num(r.ratio, 2),
+                    num(r.one_flight_floor_ms_per_message, 3),
+                    format!("{}/{}", num(r.round_trips, 1), num(r.statements, 1)),
+                    num(r.messages_per_second, 0),
+                    r.concurrency.to_string(),
+                    verdict(r.ratio, ALLOC_RATIO_TARGET).into(),
+                ]
+            })
+            .collect();
+        render(
+            &mut out,
+            &[
+                "kind",
+                "handler ms/msg",
+                "floor ms/msg",
+                "ratio",
+                "1-flight floor",
+                "RT/stmts per msg",
+                "msgs/s/container",
+                "concurrency",
+                "target",
+            ],
+            &rows,
+        );
+    }
+
+    if let Some(load) = &results.load {
+        out.push_str(&format!(
+            "\n4. Load: local stack, {} keep-alive clients for {} s, median of {} runs, GET mix of {} sample requests\n",
+            load.clients,
+            load.seconds,
+            s.load_runs,
+            load.paths.len()
+        ));
+        match &load.skipped {
+            Some(why) => out.push_str(&format!("  {why}\n")),
+            None => {
+                let statuses: Vec<String> = load.statuses.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                render(
+                    &mut out,
+                    &["requests", "req/s", "p50 ms", "p99 ms", "errors", "statuses"],
+                    &[vec![
+                        load.requests.to_string(),
+                        num(load.requests_per_second, 0),
+                        num(load.p50_ms, 2),
+                        num(load.p99_ms, 2),
+                        load.errors.to_string(),
+                        statuses.join(", "),
+                    ]],
+                );
+            }
+        }
+    }
+
+    let errors = errors(results);
+    let missed = missed(results);
+    if !missed.is_empty() {
+        out.push_str("\nTargets missed:\n");
+        for m in &missed {
+            out.push_str(&format!("  - {m}\n"));
+        }
+    }
+    if !errors.is_empty() {
+        out.push_str("\nErrors:\n");
+        for e in &errors {
+            out.push_str(&format!("  - {e}\n"));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The targets missed, by name.
+pub fn missed(results: &Results) -> Vec<String> {
+    let mut missed = Vec::new();
+    for r in &results.cold {
+        if verdict(r.init_ms, INIT_TARGET_MS) == "MISS" {
+            missed.push(format!("{}: init {} ms > {INIT_TARGET_MS} ms", r.function, num(r.init_ms, 1)));
+        }
+        if verdict(r.peak_rss_mb, RSS_TARGET_MB) == "MISS" {
+            missed.push(format!("{}: peak RSS {} MB > {RSS_TARGET_MB} MB", r.function, num(r.peak_rss_mb, 1)));
+        }
+        if verdict(r.zip_mb, ZIP_TARGET_MB) == "MISS" {
+            missed.push(format!("{}: zip {} MB > {ZIP_TARGET_MB} MB", r.function, num(r.zip_mb, 2)));
+        }
+    }
+    for r in &results.warm {
+        if verdict(r.ratio, WARM_RATIO_TARGET) == "MISS" {
+            missed.push(format!("{}: handler p50 {} x floor > {WARM_RATIO_TARGET}", r.route, num(r.ratio, 2)));
+        }
+    }
+    for r in &results.allocations {
+        if verdict(r.ratio, ALLOC_RATIO_TARGET) == "MISS" {
+            missed.push(format!("{} allocation: {} x floor > {ALLOC_RATIO_TARGET}", r.kind, num(r.ratio, 2)));
+        }
+    }
+    missed
+}
+
+/// Everything that went wrong (not targets missed, not sections skipped).
+pub fn errors(results: &Results) -> Vec<String> {
+    let mut errors = Vec::new();
+    for r in &results.cold {
+        errors.extend(r.errors.iter().map(|e| format!("cold {}: {e}", r.function)));
+    }
+    for r in &results.warm {
+        errors.extend(r.errors.iter().map(|e| format!("warm {}: {e}", r.route)));
+    }
+    for r in &results.allocations {
+        errors.extend(r.errors.iter().map(|e| format!("allocations {}: {e}", r.kind)));
+    }
+    if let Some(load) = &results.load {
+        if load.errors > 0 {
+            errors.push(format!("load: {} errors of {} requests", load.errors, load.requests));
+        }
+        errors.extend(load.problems.iter().map(|p| format!("load: {p}")));
+    }
+    errors
+}
