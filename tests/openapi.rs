@@ -78,11 +78,8 @@ fn path_parameters_match_the_templates() {
             .as_sequence()
             .map(|ps| ps.iter().map(deref).filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect())
             .unwrap_or_default();
-        let templated: BTreeSet<&str> = route
-            .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .collect();
+        let templated: BTreeSet<&str> =
+            route.path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
         assert_eq!(declared, templated, "{}", route.route_key());
         for p in op["parameters"].as_sequence().unwrap().iter().map(deref).filter(|p| p["in"] == "path") {
             assert_eq!(p["required"], Value::Bool(true), "{}: path parameters are required", route.route_key());
@@ -133,9 +130,7 @@ fn check(schema: &'static Value, value: &serde_json::Value, at: &str) {
                 assert!(object.contains_key(required.as_str().unwrap()), "{at}: {required:?} missing");
             }
             for (key, v) in object {
-                let property = properties
-                    .get(key.as_str())
-                    .unwrap_or_else(|| panic!("{at}: {key} is not documented"));
+                let property = properties.get(key.as_str()).unwrap_or_else(|| panic!("{at}: {key} is not documented"));
                 check(property, v, &format!("{at}.{key}"));
             }
         }
