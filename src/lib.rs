@@ -2,6 +2,7 @@
 //! HMPPS Auth, Workload and the Delius LDAP directory, the local stack and the
 //! benchmarks. Not deployed.
 
+pub mod apigw;
 pub mod hmpps_auth;
 pub mod ldap;
 pub mod testing;

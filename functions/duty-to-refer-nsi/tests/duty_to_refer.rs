@@ -1,8 +1,9 @@
 //! GET /duty-to-refer-nsi/{value}?type= against the real dev database.
 
+use delius_integrations::apigw::{assert_json, parse};
 use delius_integrations::testing::TestDb;
 use delius_shared::time::london_today;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
 const BY_CRN: &str = include_str!("../../../events/apigw/duty-to-refer-nsi.json");
@@ -22,25 +23,8 @@ fn event_for(value: &str, kind: Option<&str>) -> Value {
     event
 }
 
-fn parse(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
-}
-
 async fn get(db: &delius_shared::Database, value: &str, kind: Option<&str>) -> Response<Body> {
     duty_to_refer_nsi::handle(db, parse(&event_for(value, kind))).await
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    }
-}
-
-fn assert_json(response: &Response<Body>, status: u16, expected: Value) {
-    assert_eq!(response.status(), status);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    assert_eq!(body(response), expected);
 }
 
 fn dev_person_nsi() -> Value {

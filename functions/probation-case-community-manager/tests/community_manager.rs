@@ -1,7 +1,8 @@
 //! GET /probation-cases/{crn}/community-manager against the real dev database.
 
+use delius_integrations::apigw::{assert_json, parse};
 use delius_integrations::testing::TestDb;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
 const EVENT: &str = include_str!("../../../events/apigw/probation-case-community-manager.json");
@@ -15,25 +16,8 @@ fn event_for(crn: &str) -> Value {
     event
 }
 
-fn parse(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
-}
-
 async fn get(db: &delius_shared::Database, crn: &str) -> Response<Body> {
     probation_case_community_manager::handle(db, parse(&event_for(crn))).await
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    }
-}
-
-fn assert_json(response: &Response<Body>, status: u16, expected: Value) {
-    assert_eq!(response.status(), status);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    assert_eq!(body(response), expected);
 }
 
 /// A staff member of area LDN, returning their id.

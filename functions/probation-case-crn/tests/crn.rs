@@ -1,7 +1,7 @@
 //! GET /probation-cases/{nomsId}/crn against the real dev database.
 
+use delius_integrations::apigw::{assert_json, parse};
 use delius_integrations::testing::TestDb;
-use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 const EVENT: &str = include_str!("../../../events/apigw/probation-case-crn.json");
@@ -13,23 +13,6 @@ fn event_for(noms_id: &str) -> Value {
     event["requestContext"]["http"]["path"] = event["rawPath"].clone();
     event["pathParameters"]["nomsId"] = json!(noms_id);
     event
-}
-
-fn parse(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    }
-}
-
-fn assert_json(response: &Response<Body>, status: u16, expected: Value) {
-    assert_eq!(response.status(), status);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    assert_eq!(body(response), expected);
 }
 
 async fn insert_person(client: &tokio_postgres::Client, crn: &str, noms: &str, soft_deleted: i16) {
