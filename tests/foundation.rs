@@ -1,15 +1,13 @@
 //! The foundation against a real PostgreSQL: migrations, seeds, constraints,
 //! the audit writer and the lazy pool.
 
-#![recursion_limit = "256"]
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use delius_integrations::testing::TestDb;
-use delius_shared::audit::{self, Outcome, Parameters};
-use delius_shared::migrate::{self, Seed};
-use delius_shared::{CredentialSource, Database, DatabaseConfig, DbError};
+use delius_db::audit::{self, Outcome, Parameters};
+use delius_db::migrate::{self, Seed};
+use delius_db::{CredentialSource, Database, DatabaseConfig, DbError};
+use delius_testkit::testing::TestDb;
 
 /// Tables, columns, indexes and constraints: what a migration could change.
 async fn schema_snapshot(client: &tokio_postgres::Client) -> Vec<String> {
@@ -156,7 +154,7 @@ async fn dev_datasets_load_once_with_dates_relative_to_today() {
         )
         .await
         .unwrap();
-    let today = delius_shared::time::london_today();
+    let today = delius_db::time::london_today();
     assert_eq!(row.get::<_, i64>(0), 110);
     assert_eq!(row.get::<_, chrono::NaiveDate>(1), today - chrono::Duration::days(7));
     assert_eq!(row.get::<_, chrono::NaiveDate>(2), today + chrono::Duration::days(14));
@@ -277,7 +275,7 @@ async fn failure_audit_survives_the_rollback_of_the_failed_work() {
     let database = db.database("ResettlementPassportAndDelius", 1);
     let mut client = database.client().await.unwrap();
     let user_id = database.service_user_id(&client).await.unwrap();
-    let at = delius_shared::time::london_now();
+    let at = delius_db::time::london_now();
     let mut params = Parameters::new();
     params.set("offenderId", 42);
 

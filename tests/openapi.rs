@@ -13,7 +13,7 @@ use serde_yaml::Value;
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    delius_testkit::repo_root()
 }
 
 fn document() -> &'static Value {

@@ -2,15 +2,13 @@
 //! AWS SDK from a local emulator (moto's server). One test in this binary,
 //! because it sets the process-wide AWS environment variables.
 
-#![recursion_limit = "256"]
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use delius_integrations::testing::TestDb;
-use delius_shared::{CredentialSource, Database, DatabaseConfig, DbError};
+use delius_db::{CredentialSource, Database, DatabaseConfig, DbError};
+use delius_testkit::testing::TestDb;
 
 struct Moto {
     child: Child,
@@ -26,7 +24,7 @@ impl Drop for Moto {
 
 async fn start_moto() -> Moto {
     let binary = std::env::var("MOTO_SERVER")
-        .unwrap_or_else(|_| format!("{}/.tools/venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")));
+        .unwrap_or_else(|_| format!("{}/.tools/venv/bin/moto_server", delius_testkit::repo_root().display()));
     assert!(std::path::Path::new(&binary).exists(), "{binary} is missing: run `make tools` (or `make test`)");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(&binary)

@@ -5,7 +5,6 @@
 //! the alarms. `scripts/lint-template.sh` does the schema-level linting.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::OnceLock;
 
 use delius_api::routes::ROUTES;
@@ -52,7 +51,7 @@ const PSEUDO_PARAMETERS: &[&str] = &[
 fn template() -> &'static Value {
     static TEMPLATE: OnceLock<Value> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml");
+        let path = delius_testkit::repo_root().join("template.yaml");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         serde_yaml::from_str(&text).expect("template.yaml is YAML")
     })
@@ -241,7 +240,7 @@ fn function(binary: &str) -> Function {
 
 /// The function crates of the workspace (`functions/<name>/Cargo.toml`).
 fn workspace_functions() -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("functions");
+    let dir = delius_testkit::repo_root().join("functions");
     std::fs::read_dir(&dir)
         .expect("functions/")
         .map(|e| e.expect("dir entry").path())
@@ -961,7 +960,7 @@ fn every_reference_and_condition_resolves() {
 #[test]
 fn the_cargo_lambda_watch_router_serves_every_route() {
     let manifest: toml::Table =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap().parse().unwrap();
+        std::fs::read_to_string(delius_testkit::repo_root().join("Cargo.toml")).unwrap().parse().unwrap();
     let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().expect("router table");
     let mut served = BTreeSet::new();
     for (path, targets) in router {

@@ -9,18 +9,14 @@
 //! check can miss a concurrent request's appointment; the unique index on
 //! `contact(offender_id, external_reference)` backs the replay check up.
 
-// The futures of the transaction's queries nest deeper than the default limit
-// allows; `handle` boxes them so that callers need no such attribute.
-#![recursion_limit = "256"]
-
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Timelike, Utc};
 use delius_api::datetime::{parse_duration, parse_zoned_date_time};
 use delius_api::handler::{self, path_param};
 use delius_api::{ApiError, json_response};
-use delius_shared::audit::{self, Outcome, Parameters};
-use delius_shared::contact_log::{self, NewContact};
-use delius_shared::time::{london_now, to_london};
-use delius_shared::{Client, Database};
+use delius_db::audit::{self, Outcome, Parameters};
+use delius_db::contact_log::{self, NewContact};
+use delius_db::time::{london_now, to_london};
+use delius_db::{Client, Database};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -35,7 +31,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
         let appointment = CreateAppointment::from_body(request.body())?;
-        let (status, created) = match Box::pin(create(db, &crn, &appointment)).await? {
+        let (status, created) = match create(db, &crn, &appointment).await? {
             Created::New(body) => (StatusCode::CREATED, body),
             Created::Replayed(body) => (StatusCode::OK, body),
         };
@@ -242,7 +238,7 @@ async fn in_transaction(
     user_id: i64,
     started: chrono::NaiveDateTime,
 ) -> Result<Created, ApiError> {
-    let tx = client.transaction().await.map_err(delius_shared::DbError::from)?;
+    let tx = client.transaction().await.map_err(delius_db::DbError::from)?;
     let result: Result<Created, ApiError> = async {
         let manager =
             contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
@@ -302,7 +298,7 @@ async fn in_transaction(
     }
     .await;
     match &result {
-        Ok(Created::New(_)) => tx.commit().await.map_err(delius_shared::DbError::from)?,
+        Ok(Created::New(_)) => tx.commit().await.map_err(delius_db::DbError::from)?,
         // A replay writes nothing; a failure keeps nothing.
         _ => {
             if let Err(e) = tx.rollback().await {

@@ -2,8 +2,8 @@
 
 use appointment_create::URN_PREFIX;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use delius_integrations::testing::TestDb;
-use delius_shared::time::{london_now, london_today};
+use delius_db::time::{london_now, london_today};
+use delius_testkit::testing::TestDb;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 

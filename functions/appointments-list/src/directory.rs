@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use delius_shared::ConfigError;
+use delius_db::ConfigError;
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use tokio::sync::OnceCell;
 
@@ -166,7 +166,7 @@ impl StaffDirectory {
                 let value = self
                     .secret_password
                     .get_or_try_init(|| async {
-                        let text = delius_shared::secrets::secret_string(arn)
+                        let text = delius_db::secrets::secret_string(arn)
                             .await
                             .map_err(|e| DirectoryError::Secret(e.to_string()))?;
                         Ok::<_, DirectoryError>(password_from_secret(text))

@@ -11,8 +11,8 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use delius_api::datetime::{format_duration, format_london, parse_local_date};
 use delius_api::handler::{self, path_param, query_param};
 use delius_api::{ApiError, json_response};
-use delius_shared::Database;
-use delius_shared::contact_log::{self, AppointmentRow, OfficeLocation};
+use delius_db::Database;
+use delius_db::contact_log::{self, AppointmentRow, OfficeLocation};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub async fn handle(db: &Database, directory: Option<&StaffDirectory>, request: 
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let query = PageQuery::from_request(&request)?;
         let crn = path_param(&request, "crn")?;
-        let body = Box::pin(list(db, directory, &crn, &query)).await?;
+        let body = list(db, directory, &crn, &query).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await
@@ -257,7 +257,7 @@ fn location(l: &OfficeLocation) -> Location {
 mod tests {
     use super::*;
     use chrono::NaiveDateTime;
-    use delius_shared::contact_log::AppointmentStaff;
+    use delius_db::contact_log::AppointmentStaff;
 
     fn row(date: &str, start: Option<&str>, end: Option<&str>) -> AppointmentRow {
         let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();

@@ -1,5 +1,5 @@
 use appointments_list::StaffDirectory;
-use delius_shared::{Database, DatabaseConfig};
+use delius_db::{Database, DatabaseConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

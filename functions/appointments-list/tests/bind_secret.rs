@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use appointments_list::directory::{DirectoryConfig, Password, StaffDirectory};
-use delius_integrations::ldap::LdapServer;
+use delius_testkit::ldap::LdapServer;
 
 struct Moto(Child);
 

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use appointments_list::directory::{DirectoryConfig, StaffDirectory};
 use chrono::{NaiveDate, NaiveTime};
 use delius_api::datetime::format_london;
-use delius_integrations::ldap::LdapServer;
-use delius_integrations::testing::TestDb;
-use delius_shared::time::london_today;
+use delius_db::time::london_today;
+use delius_testkit::ldap::LdapServer;
+use delius_testkit::testing::TestDb;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 

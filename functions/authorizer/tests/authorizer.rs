@@ -8,7 +8,7 @@ use authorizer::{Authorizer, AuthorizerConfig, Refusal};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use delius_api::auth::AuthorizerContext;
 use delius_api::routes::{APPOINTMENT_RW, CASE_DETAIL, ROUTES, Route};
-use delius_integrations::hmpps_auth::{HmppsAuthStandIn, SigningKey, hs256_token, unsigned_token};
+use delius_testkit::hmpps_auth::{HmppsAuthStandIn, SigningKey, hs256_token, unsigned_token};
 use serde_json::{Value, json};
 
 const CLIENT_ID: &str = "hmpps-resettlement-passport-api";

@@ -2,16 +2,12 @@
 //! person's latest initiated Duty to Refer NSI, with its NSI manager and the
 //! person's current main address.
 
-// The pooled connection's futures nest deeper than the default limit allows
-// (`handle` boxes them, so the binary needs no such attribute).
-#![recursion_limit = "256"]
-
 use chrono::NaiveDate;
 use delius_api::datetime::format_london;
 use delius_api::handler::{self, path_param, query_param};
 use delius_api::{ApiError, json_response};
-use delius_shared::Database;
-use delius_shared::case_detail::{self, CaseDetailError, DutyToReferNsi, PersonIdentifier};
+use delius_db::Database;
+use delius_db::case_detail::{self, CaseDetailError, DutyToReferNsi, PersonIdentifier};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -75,7 +71,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let identifier = identifier_type(query_param(&request, "type").as_deref())?;
         let value = path_param(&request, "value")?;
-        let body = Box::pin(find(db, identifier, &value)).await?;
+        let body = find(db, identifier, &value).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

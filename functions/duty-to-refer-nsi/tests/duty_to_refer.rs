@@ -1,8 +1,8 @@
 //! GET /duty-to-refer-nsi/{value}?type= against the real dev database.
 
-use delius_integrations::apigw::{assert_json, parse};
-use delius_integrations::testing::TestDb;
-use delius_shared::time::london_today;
+use delius_db::time::london_today;
+use delius_testkit::apigw::{assert_json, parse};
+use delius_testkit::testing::TestDb;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
@@ -23,7 +23,7 @@ fn event_for(value: &str, kind: Option<&str>) -> Value {
     event
 }
 
-async fn get(db: &delius_shared::Database, value: &str, kind: Option<&str>) -> Response<Body> {
+async fn get(db: &delius_db::Database, value: &str, kind: Option<&str>) -> Response<Body> {
     duty_to_refer_nsi::handle(db, parse(&event_for(value, kind))).await
 }
 

@@ -11,18 +11,14 @@
 //! notes by one new author create one staff member; a unique-code clash with
 //! any other writer is retried with the next code.
 
-// The futures of the transaction's queries nest deeper than the default limit
-// allows; `handle` boxes them so that callers need no such attribute.
-#![recursion_limit = "256"]
-
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use delius_api::datetime::parse_zoned_date_time;
 use delius_api::handler::{self, path_param};
 use delius_api::{ApiError, FieldError};
-use delius_shared::audit::{self, Outcome, Parameters};
-use delius_shared::contact_log::{self, NewContact, NewStaff, ProbationArea, Transaction};
-use delius_shared::time::{london_now, to_london};
-use delius_shared::{Client, Database, DbError};
+use delius_db::audit::{self, Outcome, Parameters};
+use delius_db::contact_log::{self, NewContact, NewStaff, ProbationArea, Transaction};
+use delius_db::time::{london_now, to_london};
+use delius_db::{Client, Database, DbError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
@@ -41,7 +37,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
         let case_note = CaseNote::from_body(request.body())?;
-        Box::pin(create(db, &crn, &case_note)).await?;
+        create(db, &crn, &case_note).await?;
         Ok(Response::builder().status(StatusCode::CREATED).body(Body::Empty).expect("static response parts are valid"))
     })
     .await

@@ -1,8 +1,8 @@
 //! POST /nomis-case-note/{crn} against the real dev database.
 
 use chrono::NaiveDateTime;
-use delius_integrations::testing::TestDb;
-use delius_shared::time::{london_now, london_today};
+use delius_db::time::{london_now, london_today};
+use delius_testkit::testing::TestDb;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 

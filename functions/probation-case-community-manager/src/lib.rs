@@ -1,14 +1,10 @@
 //! GET `/probation-cases/{crn}/community-manager` (spec §3.3, §4.4): the name
 //! of the person's active community manager, or that the case is unallocated.
 
-// The pooled connection's futures nest deeper than the default limit allows
-// (`handle` boxes them, so the binary needs no such attribute).
-#![recursion_limit = "256"]
-
 use delius_api::handler::{self, path_param};
 use delius_api::{ApiError, json_response};
-use delius_shared::Database;
-use delius_shared::case_detail::{self, CaseDetailError, ManagerStaff};
+use delius_db::Database;
+use delius_db::case_detail::{self, CaseDetailError, ManagerStaff};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -43,7 +39,7 @@ impl From<ManagerStaff> for Manager {
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
-        let body = Box::pin(find(db, &crn)).await?;
+        let body = find(db, &crn).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

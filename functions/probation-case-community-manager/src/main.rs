@@ -1,4 +1,4 @@
-use delius_shared::{Database, DatabaseConfig};
+use delius_db::{Database, DatabaseConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,14 +1,10 @@
 //! GET `/probation-cases/{nomsId}/crn` (spec §3.1, §4.2): the CRN of the live
 //! person with a NOMS number (exact, case-sensitive match).
 
-// The pooled connection's futures nest deeper than the default limit allows
-// (`handle` boxes them, so the binary needs no such attribute).
-#![recursion_limit = "256"]
-
 use delius_api::handler::{self, path_param};
 use delius_api::{ApiError, json_response};
-use delius_shared::Database;
-use delius_shared::case_detail::{self, CaseDetailError};
+use delius_db::Database;
+use delius_db::case_detail::{self, CaseDetailError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -25,7 +21,7 @@ pub struct CaseIdentifiers {
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let noms_id = path_param(&request, "nomsId")?;
-        let body = Box::pin(find(db, &noms_id)).await?;
+        let body = find(db, &noms_id).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

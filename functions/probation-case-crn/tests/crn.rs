@@ -1,7 +1,7 @@
 //! GET /probation-cases/{nomsId}/crn against the real dev database.
 
-use delius_integrations::apigw::{assert_json, parse};
-use delius_integrations::testing::TestDb;
+use delius_testkit::apigw::{assert_json, parse};
+use delius_testkit::testing::TestDb;
 use serde_json::{Value, json};
 
 const EVENT: &str = include_str!("../../../events/apigw/probation-case-crn.json");

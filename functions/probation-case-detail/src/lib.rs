@@ -1,15 +1,11 @@
 //! GET `/probation-cases/{crn}` (spec §3.4, §4.4): the person's name, date of
 //! birth and contact details.
 
-// The pooled connection's futures nest deeper than the default limit allows
-// (`handle` boxes them, so the binary needs no such attribute).
-#![recursion_limit = "256"]
-
 use chrono::NaiveDate;
 use delius_api::handler::{self, path_param};
 use delius_api::{ApiError, json_response};
-use delius_shared::Database;
-use delius_shared::case_detail::{self, CaseDetailError, Person};
+use delius_db::Database;
+use delius_db::case_detail::{self, CaseDetailError, Person};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -64,7 +60,7 @@ impl From<Person> for PersonDetail {
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
-        let body = Box::pin(find(db, &crn)).await?;
+        let body = find(db, &crn).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

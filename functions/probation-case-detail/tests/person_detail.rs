@@ -1,7 +1,7 @@
 //! GET /probation-cases/{crn} against the real dev database.
 
-use delius_integrations::apigw::{assert_json, parse};
-use delius_integrations::testing::TestDb;
+use delius_testkit::apigw::{assert_json, parse};
+use delius_testkit::testing::TestDb;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ fn event_for(crn: &str) -> Value {
     event
 }
 
-async fn get(db: &delius_shared::Database, crn: &str) -> Response<Body> {
+async fn get(db: &delius_db::Database, crn: &str) -> Response<Body> {
     probation_case_detail::handle(db, parse(&event_for(crn))).await
 }
 

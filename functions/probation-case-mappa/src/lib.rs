@@ -1,15 +1,11 @@
 //! GET `/probation-cases/{crn}/mappa` (spec §3.2, §4.3): the person's latest
 //! live MAPPA registration, its category and level as numbers.
 
-// The pooled connection's futures nest deeper than the default limit allows
-// (`handle` boxes them, so the binary needs no such attribute).
-#![recursion_limit = "256"]
-
 use chrono::NaiveDate;
 use delius_api::handler::{self, path_param};
 use delius_api::{ApiError, json_response};
-use delius_shared::Database;
-use delius_shared::case_detail::{self, CaseDetailError, MappaRegistration};
+use delius_db::Database;
+use delius_db::case_detail::{self, CaseDetailError, MappaRegistration};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -37,7 +33,7 @@ pub struct MappaDetail {
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
-        let body = Box::pin(find(db, &crn)).await?;
+        let body = find(db, &crn).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

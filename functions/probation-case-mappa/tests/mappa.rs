@@ -1,9 +1,9 @@
 //! GET /probation-cases/{crn}/mappa against the real dev database.
 
 use chrono::{Duration, NaiveDate};
-use delius_integrations::apigw::{assert_json, parse};
-use delius_integrations::testing::TestDb;
-use delius_shared::time::london_today;
+use delius_db::time::london_today;
+use delius_testkit::apigw::{assert_json, parse};
+use delius_testkit::testing::TestDb;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
@@ -18,7 +18,7 @@ fn event_for(crn: &str) -> Value {
     event
 }
 
-async fn get(db: &delius_shared::Database, crn: &str) -> Response<Body> {
+async fn get(db: &delius_db::Database, crn: &str) -> Response<Body> {
     probation_case_mappa::handle(db, parse(&event_for(crn))).await
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use delius_shared::ConfigError;
+use delius_db::ConfigError;
 
 /// Where the Workload client credentials come from.
 #[derive(Clone, PartialEq, Eq)]

@@ -148,7 +148,7 @@ impl Common {
         let instant = parse_offset_date_time(&self.created_date).ok_or_else(|| {
             AllocationError::InvalidDetail(format!("createdDate {:?} is not an ISO-8601 date-time", self.created_date))
         })?;
-        let local = delius_shared::time::to_london(&instant);
+        let local = delius_db::time::to_london(&instant);
         Ok(local.with_nanosecond(0).unwrap_or(local))
     }
 

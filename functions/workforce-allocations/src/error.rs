@@ -1,6 +1,6 @@
 //! Why a message was not recorded, and what that means for it.
 
-use delius_shared::DbError;
+use delius_db::DbError;
 
 /// The outcome of a message that is not a plain success.
 ///

@@ -9,9 +9,6 @@
 //! in-process; whatever still fails is reported in `batchItemFailures`, so
 //! one bad record never fails its neighbours.
 
-// The pipelined allocation futures nest deeply.
-#![recursion_limit = "256"]
-
 pub mod allocate;
 pub mod config;
 pub mod detail;
@@ -21,7 +18,7 @@ pub mod notes;
 pub mod workload;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use delius_shared::Database;
+use delius_db::Database;
 use futures_util::StreamExt;
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;

@@ -1,5 +1,5 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use delius_shared::{Database, DatabaseConfig};
+use delius_db::{Database, DatabaseConfig};
 use lambda_runtime::{LambdaEvent, service_fn};
 use workforce_allocations::Allocations;
 use workforce_allocations::config::Settings;

@@ -171,7 +171,7 @@ impl TokenSource {
                 let (id, secret) = self
                     .resolved
                     .get_or_try_init(|| async {
-                        let secret: ClientSecret = delius_shared::secrets::secret_json(secret_arn)
+                        let secret: ClientSecret = delius_db::secrets::secret_json(secret_arn)
                             .await
                             .map_err(|e| AllocationError::Token(e.to_string()))?;
                         Ok::<_, AllocationError>((secret.client_id, secret.client_secret))

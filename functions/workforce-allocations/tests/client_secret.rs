@@ -3,14 +3,12 @@
 //! emulator (moto's server), once per container. One test in this binary,
 //! because it sets the process-wide AWS environment variables.
 
-#![recursion_limit = "256"]
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
-use delius_integrations::testing::TestDb;
-use delius_integrations::workload::{self, WorkloadStandIn, token_response};
+use delius_testkit::testing::TestDb;
+use delius_testkit::workload::{self, WorkloadStandIn, token_response};
 use lambda_runtime::{Context, LambdaEvent};
 use workforce_allocations::Allocations;
 use workforce_allocations::config::{ClientCredentials, Settings};

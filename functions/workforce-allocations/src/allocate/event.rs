@@ -1,8 +1,8 @@
 //! Event (order) allocation (§4.3): a new `order_manager`, the ETOS contact,
 //! the allocation-decision contact (SPOD03 or CADE), IAPS flag, CABI041.
 
-use delius_shared::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};
-use delius_shared::audit::Parameters;
+use delius_db::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};
+use delius_db::audit::Parameters;
 
 use super::{Context, Handover, Recorded, audit_success, check_date_conflict, duplicate, is_duplicate, validate};
 use crate::detail::{EventDetail, Kind};

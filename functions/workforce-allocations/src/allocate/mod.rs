@@ -15,11 +15,11 @@ mod person;
 mod requirement;
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
-use delius_shared::allocations::{
+use delius_db::allocations::{
     AllocationReasonRow, Lookups, ManagerEnd, ManagerRow, StaffRow, Stamp, TeamRow, Transaction,
 };
-use delius_shared::audit::{self, Outcome as AuditOutcome, Parameters};
-use delius_shared::{Database, DbError};
+use delius_db::audit::{self, Outcome as AuditOutcome, Parameters};
+use delius_db::{Database, DbError};
 
 use crate::detail::{Common, Detail, Kind};
 use crate::error::AllocationError;
@@ -61,7 +61,7 @@ pub async fn record(
     let mut client = db.client().await?;
     let user_id = db.service_user_id(&client).await?;
     let ctx = Context {
-        stamp: Stamp { user_id, now: delius_shared::time::london_now() },
+        stamp: Stamp { user_id, now: delius_db::time::london_now() },
         at,
         created_date: &detail.common().created_date,
         business_interaction: detail.kind().business_interaction(),
@@ -75,7 +75,7 @@ pub async fn record(
             &**client,
             ctx.business_interaction,
             user_id,
-            delius_shared::time::london_now(),
+            delius_db::time::london_now(),
             AuditOutcome::Failure,
             &params,
         )
@@ -88,7 +88,7 @@ pub async fn record(
 }
 
 async fn in_transaction(
-    client: &mut delius_shared::Client,
+    client: &mut delius_db::Client,
     ctx: &Context<'_>,
     detail: &Detail,
     crn: &str,
@@ -266,7 +266,7 @@ mod tests {
             staff: Some(StaffRow {
                 staff_id: 30,
                 end_date: None,
-                name: delius_shared::allocations::StaffName {
+                name: delius_db::allocations::StaffName {
                     forename: "Joe".into(),
                     forename2: None,
                     surname: "Bloggs".into(),
@@ -328,7 +328,7 @@ mod tests {
             row_version: 0,
             staff_id: 2,
             staff_code: "N02ABS1".into(),
-            staff_name: delius_shared::allocations::StaffName {
+            staff_name: delius_db::allocations::StaffName {
                 forename: "Joe".into(),
                 forename2: None,
                 surname: "Bloggs".into(),

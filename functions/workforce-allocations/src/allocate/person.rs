@@ -1,10 +1,10 @@
 //! Person allocation (§4.2): a new community manager (`offender_manager`),
 //! responsible officer change, ROC and ETOM contacts, IAPS flag, CABI231.
 
-use delius_shared::allocations::{
+use delius_db::allocations::{
     LookupKeys, ManagerTable, NewContact, NewManager, NewResponsibleOfficer, Statements, Transaction,
 };
-use delius_shared::audit::Parameters;
+use delius_db::audit::Parameters;
 
 use super::{Context, Handover, Recorded, audit_success, check_date_conflict, duplicate, is_duplicate, validate};
 use crate::detail::{Kind, PersonDetail};

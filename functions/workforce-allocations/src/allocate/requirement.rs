@@ -1,8 +1,8 @@
 //! Requirement allocation (§4.4): a new `rqmnt_manager`, the ETRC contact,
 //! IAPS flag, CABI038.
 
-use delius_shared::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};
-use delius_shared::audit::Parameters;
+use delius_db::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};
+use delius_db::audit::Parameters;
 
 use super::{Context, Handover, Recorded, audit_success, check_date_conflict, duplicate, is_duplicate, validate};
 use crate::detail::{Kind, RequirementDetail};

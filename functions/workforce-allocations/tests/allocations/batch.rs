@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use delius_integrations::workload::token_response;
+use delius_testkit::workload::token_response;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 

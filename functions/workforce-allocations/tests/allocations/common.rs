@@ -4,9 +4,9 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{NaiveDate, NaiveDateTime};
-use delius_integrations::testing::TestDb;
-use delius_integrations::workload::WorkloadStandIn;
-use delius_shared::Database;
+use delius_db::Database;
+use delius_testkit::testing::TestDb;
+use delius_testkit::workload::WorkloadStandIn;
 use lambda_runtime::{Context, LambdaEvent};
 use workforce_allocations::Allocations;
 use workforce_allocations::config::Settings;
@@ -458,7 +458,7 @@ pub async fn counts(c: &tokio_postgres::Client) -> Counts {
 
 /// `created_datetime` and friends hold London time of the write.
 pub fn assert_recent(when: NaiveDateTime) {
-    let now = delius_shared::time::london_now();
+    let now = delius_db::time::london_now();
     let age = now - when;
     assert!(age >= chrono::Duration::zero() && age < chrono::Duration::minutes(2), "{when} is not just now ({now})");
 }

@@ -2,8 +2,6 @@
 //! PostgreSQL (a fresh copy of the dev dataset per test) and Workload plus
 //! its token endpoint as a real local HTTP server.
 
-#![recursion_limit = "256"]
-
 mod batch;
 mod common;
 mod errors;

@@ -1,0 +1,282 @@
+//! Warm latency per route: the handler called in-process over and over on a
+//! warm pool, beside its SQL floor (its own statements, recorded on the wire
+//! and replayed directly with tokio-postgres over the same connection).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use delius_api::routes::{ROUTES, Route};
+use delius_db::{CredentialSource, Database, DatabaseConfig};
+use delius_testkit::testing::TestDb;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::pgwire::{Pipelining, Record, Recorder, Replayer};
+use crate::stats::{median, median_of, ms, percentile};
+use crate::{Options, events_dir, progress};
+
+/// A function's handler, as its `main` wires it (no LDAP directory).
+pub type Handler = for<'a> fn(&'a Database, Request) -> Pin<Box<dyn Future<Output = Response<Body>> + 'a>>;
+
+/// The handler of the function serving a route; `None` while its crate has
+/// no `handle` the bench knows of.
+pub fn handler(function: &str) -> Option<Handler> {
+    let handler: Handler = match function {
+        "probation-case-crn" => |db, r| Box::pin(probation_case_crn::handle(db, r)),
+        "probation-case-mappa" => |db, r| Box::pin(probation_case_mappa::handle(db, r)),
+        "probation-case-community-manager" => |db, r| Box::pin(probation_case_community_manager::handle(db, r)),
+        "probation-case-detail" => |db, r| Box::pin(probation_case_detail::handle(db, r)),
+        "duty-to-refer-nsi" => |db, r| Box::pin(duty_to_refer_nsi::handle(db, r)),
+        // The floor is SQL only: the staff directory lookup is left out.
+        "appointments-list" => |db, r| Box::pin(appointments_list::handle(db, None, r)),
+        "appointment-create" => |db, r| Box::pin(appointment_create::handle(db, r)),
+        "nomis-case-note-create" => |db, r| Box::pin(nomis_case_note_create::handle(db, r)),
+        _ => return None,
+    };
+    Some(handler)
+}
+
+/// The Delius user the Resettlement Passport functions act as.
+pub const RESETTLEMENT_USER: &str = "ResettlementPassportAndDelius";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WarmRow {
+    pub route: String,
+    pub function: String,
+    /// Why the route was not measured.
+    pub skipped: Option<String>,
+    pub requests: usize,
+    pub runs: usize,
+    pub handler_p50_ms: Option<f64>,
+    pub handler_p99_ms: Option<f64>,
+    pub floor_p50_ms: Option<f64>,
+    pub floor_p99_ms: Option<f64>,
+    /// handler p50 / floor p50.
+    pub ratio: Option<f64>,
+    /// The same statements all sent in one flight.
+    pub one_flight_floor_p50_ms: Option<f64>,
+    /// Per warm request: round trips the handler waited for, statements it
+    /// prepared, statements it executed.
+    pub round_trips: Option<f64>,
+    pub prepares: Option<f64>,
+    pub statements: Option<f64>,
+    /// One warm request's round trips, each with its statements.
+    pub round_trip_outline: Vec<Vec<String>>,
+    pub errors: Vec<String>,
+}
+
+impl WarmRow {
+    fn new(route: &Route) -> WarmRow {
+        WarmRow {
+            route: route.route_key(),
+            function: route.function.to_string(),
+            skipped: None,
+            requests: 0,
+            runs: 0,
+            handler_p50_ms: None,
+            handler_p99_ms: None,
+            floor_p50_ms: None,
+            floor_p99_ms: None,
+            ratio: None,
+            one_flight_floor_p50_ms: None,
+            round_trips: None,
+            prepares: None,
+            statements: None,
+            round_trip_outline: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+pub async fn run(options: &Options) -> Vec<WarmRow> {
+    let mut rows = Vec::new();
+    for route in &ROUTES {
+        let mut row = WarmRow::new(route);
+        match (handler(route.function), sample_event(route)) {
+            (None, _) => row.skipped = Some("no handle in the function crate yet".into()),
+            (_, None) => row.skipped = Some(format!("no events/apigw/{}.json", route.function)),
+            (Some(handler), Some(event)) => {
+                progress(&format!("warm: {}", route.route_key()));
+                measure(options, route, handler, &event, &mut row).await;
+            }
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+/// `events/apigw/<function>.json`.
+pub fn sample_event(route: &Route) -> Option<Value> {
+    let path = events_dir().join("apigw").join(format!("{}.json", route.function));
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Request number `i` of a series. Writes get a fresh identity so every one
+/// really writes: a new `uuid`, and for appointments a day of their own so
+/// that none clashes with another.
+pub fn request_event(route: &Route, event: &Value, i: usize) -> Value {
+    let mut event = event.clone();
+    if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.remove("content-length");
+    }
+    if route.method == "POST" && route.function == "appointment-create" {
+        let body = event.get("body").and_then(Value::as_str).unwrap_or("{}");
+        if let Ok(mut body) = serde_json::from_str::<Value>(body) {
+            let day = chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap_or_default() + chrono::Days::new(i as u64);
+            body["uuid"] = Value::String(uuid::Uuid::from_u128(0xbe7c_0000_0000_0000 + i as u128).to_string());
+            // Winter and summer dates: the offset is London's on the day.
+            let start = day.and_hms_opt(10, 0, 0).unwrap_or_default();
+            let offset = delius_db::time::from_london(start).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+            body["start"] = Value::String(offset);
+            event["body"] = Value::String(body.to_string());
+        }
+    }
+    event
+}
+
+fn request(event: &Value) -> Result<Request, String> {
+    lambda_http::request::from_str(&event.to_string()).map_err(|e| format!("not an API Gateway event: {e}"))
+}
+
+fn config(url: &str) -> DatabaseConfig {
+    DatabaseConfig {
+        credentials: CredentialSource::Url(url.to_string()),
+        pool_size: 1,
+        connect_timeout: std::time::Duration::from_secs(5),
+        delius_username: RESETTLEMENT_USER.to_string(),
+    }
+}
+
+async fn call(handler: Handler, db: &Database, event: &Value) -> Result<(f64, u16), String> {
+    let request = request(event)?;
+    let started = Instant::now();
+    let response = handler(db, request).await;
+    let elapsed = ms(started.elapsed());
+    Ok((elapsed, response.status().as_u16()))
+}
+
+fn check_status(status: u16, what: &str, errors: &mut Vec<String>) {
+    if !(200..300).contains(&status) && errors.len() < 5 {
+        errors.push(format!("{what}: HTTP {status}"));
+    }
+}
+
+async fn measure(options: &Options, route: &Route, handler: Handler, event: &Value, row: &mut WarmRow) {
+    let warmup = options.warmup;
+    let count = options.warm_requests;
+    let total = warmup + count;
+    // 1. The recording: the handler through the proxy, on a fresh copy.
+    let records = match record(route, handler, event, total, &mut row.errors).await {
+        Ok(records) => records,
+        Err(e) => {
+            row.errors.push(format!("recording: {e}"));
+            return;
+        }
+    };
+    let steady = &records[warmup.min(records.len())..];
+    row.round_trips = median(&steady.iter().map(|r| r.round_trips() as f64).collect::<Vec<_>>());
+    row.prepares = median(&steady.iter().map(|r| r.parses() as f64).collect::<Vec<_>>());
+    row.statements = median(&steady.iter().map(|r| r.statements() as f64).collect::<Vec<_>>());
+    row.round_trip_outline = steady.first().map(Record::outline).unwrap_or_default();
+
+    // 2. Each run, on a fresh copy: the floor replays the recording in order
+    //    (so writes land as they did), then the handler serves requests of
+    //    its own (new identities) on the same pooled connection.
+    let mut handler_p50 = Vec::new();
+    let mut handler_p99 = Vec::new();
+    let mut floor_p50 = Vec::new();
+    let mut floor_p99 = Vec::new();
+    let mut one_flight_p50 = Vec::new();
+    for run in 0..options.warm_runs {
+        let test_db = TestDb::new().await;
+        let db = match Database::new(config(&test_db.url)) {
+            Ok(db) => db,
+            Err(e) => {
+                row.errors.push(format!("pool: {e}"));
+                return;
+            }
+        };
+        let (floor, one_flight) = match replay(&db, &records, warmup).await {
+            Ok(times) => times,
+            Err(e) => {
+                row.errors.push(format!("floor replay: {e}"));
+                (Vec::new(), Vec::new())
+            }
+        };
+        floor_p50.push(percentile(&floor, 50.0));
+        floor_p99.push(percentile(&floor, 99.0));
+        one_flight_p50.push(percentile(&one_flight, 50.0));
+        let mut times = Vec::with_capacity(count);
+        for i in 0..total {
+            let event = request_event(route, event, (run + 1) * total * 2 + i);
+            match call(handler, &db, &event).await {
+                Ok((elapsed, status)) => {
+                    check_status(status, "handler", &mut row.errors);
+                    if i >= warmup {
+                        times.push(elapsed);
+                    }
+                }
+                Err(e) => {
+                    row.errors.push(e);
+                    return;
+                }
+            }
+        }
+        handler_p50.push(percentile(&times, 50.0));
+        handler_p99.push(percentile(&times, 99.0));
+        row.requests = times.len();
+        row.runs += 1;
+    }
+    row.handler_p50_ms = median_of(handler_p50);
+    row.handler_p99_ms = median_of(handler_p99);
+    row.floor_p50_ms = median_of(floor_p50);
+    row.floor_p99_ms = median_of(floor_p99);
+    row.one_flight_floor_p50_ms = median_of(one_flight_p50);
+    row.ratio = row.handler_p50_ms.zip(row.floor_p50_ms).map(|(h, f)| h / f);
+}
+
+async fn record(
+    route: &Route,
+    handler: Handler,
+    event: &Value,
+    total: usize,
+    errors: &mut Vec<String>,
+) -> Result<Vec<Record>, String> {
+    let test_db = TestDb::new().await;
+    let recorder = Recorder::start(crate::pgwire::server_addr(&test_db.url).await?).await.map_err(|e| e.to_string())?;
+    let db = Database::new(config(&recorder.url_for(&test_db.url)?)).map_err(|e| e.to_string())?;
+    let mut records = Vec::with_capacity(total);
+    for i in 0..total {
+        let (_, status) = call(handler, &db, &request_event(route, event, i)).await?;
+        check_status(status, "recorded handler", errors);
+        records.push(recorder.take());
+    }
+    if let Some(problem) = recorder.problems().first() {
+        return Err(problem.clone());
+    }
+    Ok(records)
+}
+
+/// Replays every record in order on `db`'s pooled connection; the times of
+/// the records after the warm-up, alternately as recorded and in one flight
+/// (both write the same rows, so the state stays that of the recording).
+async fn replay(db: &Database, records: &[Record], warmup: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let client = db.client().await.map_err(|e| e.to_string())?;
+    let replayer = Replayer::prepare(&client, records).await?;
+    let mut as_recorded = Vec::new();
+    let mut one_flight = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let mode = if i % 2 == 0 { Pipelining::AsRecorded } else { Pipelining::OneFlight };
+        let elapsed = ms(replayer.run(&client, record, mode).await?);
+        if i >= warmup {
+            match mode {
+                Pipelining::AsRecorded => as_recorded.push(elapsed),
+                Pipelining::OneFlight => one_flight.push(elapsed),
+            }
+        }
+    }
+    Ok((as_recorded, one_flight))
+}

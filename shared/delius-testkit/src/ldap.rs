@@ -1,0 +1,205 @@
+//! A real OpenLDAP server standing in for the Delius directory, for the
+//! appointment listing's tests and for local runs.
+//!
+//! [`LdapServer::start`] writes a `slapd.conf` into a fresh temporary
+//! directory (an `mdb` database with suffix `dc=moj,dc=com`, the core, cosine
+//! and inetOrgPerson schemas), loads the LDIF fixture
+//! `shared/delius-testkit/fixtures/delius.ldif` with `slapadd`, and runs `slapd` in the
+//! foreground on a free port of 127.0.0.1. Nothing outside the temporary
+//! directory is written, so no root-only path is needed. Only a bound user can
+//! read entries (anonymous searches are refused), so the tests prove the bind.
+//! Dropping the value stops the server and removes the directory.
+//!
+//! The binaries default to `/usr/sbin/slapd` and `/usr/sbin/slapadd`
+//! (`SLAPD`, `SLAPADD` override them), the schemas to `/etc/ldap/schema`
+//! (`LDAP_SCHEMA_DIR`) and the modules to `/usr/lib/ldap` (`LDAP_MODULE_DIR`).
+
+use std::fs;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The directory's suffix.
+pub const SUFFIX: &str = "dc=moj,dc=com";
+/// Where the Delius users are (the listing's default `LDAP_BASE`).
+pub const USERS_BASE: &str = "ou=Users,dc=moj,dc=com";
+/// The DN the functions bind as (the server's root DN).
+pub const BIND_DN: &str = "cn=admin,dc=moj,dc=com";
+/// The fixture: `ou=Users`, `cn=john-smith` (mail `john.smith@moj.gov.uk`,
+/// telephoneNumber `07321165373`) and the service user without either.
+pub const FIXTURE: &str = include_str!("../fixtures/delius.ldif");
+
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A running slapd. Dropping it stops the server.
+pub struct LdapServer {
+    /// `ldap://127.0.0.1:<port>/`
+    pub url: String,
+    pub port: u16,
+    pub bind_dn: String,
+    pub bind_password: String,
+    pub base: String,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl LdapServer {
+    /// The server with the fixture loaded. Panics if it cannot start.
+    pub fn start() -> LdapServer {
+        Self::start_with(FIXTURE).unwrap_or_else(|e| panic!("cannot start slapd: {e}"))
+    }
+
+    /// The server with `ldif` loaded (it must create `dc=moj,dc=com` itself).
+    pub fn start_with(ldif: &str) -> io::Result<LdapServer> {
+        let dir = std::env::temp_dir().join(format!("delius-slapd-{}", uuid::Uuid::new_v4().simple()));
+        fs::create_dir_all(dir.join("data"))?;
+        let mut server = LdapServer {
+            url: String::new(),
+            port: 0,
+            bind_dn: BIND_DN.to_string(),
+            bind_password: uuid::Uuid::new_v4().simple().to_string(),
+            base: USERS_BASE.to_string(),
+            dir,
+            child: None,
+        };
+        let config = server.dir.join("slapd.conf");
+        fs::write(&config, slapd_conf(&server.dir, &server.bind_password))?;
+        let fixture = server.dir.join("fixture.ldif");
+        fs::write(&fixture, ldif)?;
+        let output = Command::new(env_or("SLAPADD", "/usr/sbin/slapadd"))
+            .arg("-f")
+            .arg(&config)
+            .arg("-l")
+            .arg(&fixture)
+            .stdin(Stdio::null())
+            .output()?;
+        if !output.status.success() {
+            return Err(io::Error::other(format!("slapadd failed: {}", String::from_utf8_lossy(&output.stderr))));
+        }
+        // The free port may be taken between finding it and slapd binding it: try again.
+        let mut last_error = None;
+        for _ in 0..5 {
+            match server.launch(&config) {
+                Ok(()) => return Ok(server),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| io::Error::other("slapd did not start")))
+    }
+
+    fn launch(&mut self, config: &Path) -> io::Result<()> {
+        let port = free_port()?;
+        let url = format!("ldap://127.0.0.1:{port}/");
+        let log = fs::File::create(self.dir.join("slapd.log"))?;
+        // `-d` keeps slapd in the foreground, so it is this process's child;
+        // level 256 (stats) logs each operation, which tests may count.
+        let mut child = Command::new(env_or("SLAPD", "/usr/sbin/slapd"))
+            .arg("-f")
+            .arg(config)
+            .arg("-h")
+            .arg(&url)
+            .arg("-d")
+            .arg("256")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let log = fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default();
+                return Err(io::Error::other(format!("slapd exited ({status}): {log}")));
+            }
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(io::Error::other("slapd did not accept connections in time"));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        self.port = port;
+        self.url = url;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The listing's configuration for this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("LDAP_URL", self.url.clone()),
+            ("LDAP_BIND_DN", self.bind_dn.clone()),
+            ("LDAP_BIND_PASSWORD", self.bind_password.clone()),
+            ("LDAP_BASE", self.base.clone()),
+        ]
+    }
+
+    /// The server's operation log so far (`conn=… op=… BIND …`, `SRCH …`).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default()
+    }
+
+    /// The searches made so far, as logged: `base="…" scope=… filter="…"`.
+    pub fn searches(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter_map(|line| line.split_once(" SRCH ").map(|(_, search)| search.to_string()))
+            .filter(|search| search.starts_with("base="))
+            .collect()
+    }
+
+    /// Stops the server now (an outage); the value stays usable for its URL.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for LdapServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+fn slapd_conf(dir: &Path, root_password: &str) -> String {
+    let schema = env_or("LDAP_SCHEMA_DIR", "/etc/ldap/schema");
+    let modules = env_or("LDAP_MODULE_DIR", "/usr/lib/ldap");
+    // Builds with mdb compiled in have no module to load.
+    let module = if Path::new(&modules).join("back_mdb.so").exists() {
+        format!("modulepath {modules}\nmoduleload back_mdb\n")
+    } else {
+        String::new()
+    };
+    let dir = dir.display();
+    format!(
+        "include {schema}/core.schema\n\
+         include {schema}/cosine.schema\n\
+         include {schema}/inetorgperson.schema\n\
+         {module}\
+         pidfile {dir}/slapd.pid\n\
+         argsfile {dir}/slapd.args\n\
+         database mdb\n\
+         maxsize 16777216\n\
+         suffix \"{SUFFIX}\"\n\
+         rootdn \"{BIND_DN}\"\n\
+         rootpw {root_password}\n\
+         directory {dir}/data\n\
+         access to * by anonymous auth by users read by * none\n"
+    )
+}

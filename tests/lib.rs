@@ -1,0 +1,1 @@
+//! Nothing to export: this crate only holds the workspace's cross-cutting tests.
