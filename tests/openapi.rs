@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use delius_api::routes::ROUTES;
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
@@ -20,7 +20,7 @@ fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let text = std::fs::read_to_string(root().join("docs/openapi.yaml")).expect("docs/openapi.yaml");
-        serde_yaml::from_str(&text).expect("docs/openapi.yaml is YAML")
+        serde_yaml_ng::from_str(&text).expect("docs/openapi.yaml is YAML")
     })
 }
 

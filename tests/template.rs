@@ -1,5 +1,5 @@
 //! Checks `template.yaml` for what cfn-lint and the SAM transform let through
-//! (platform notes §C.3): the authorizer and SQS settings that silently change
+//! (neither validates property values inside SAM events): the authorizer and SQS settings that silently change
 //! behaviour when mistyped or missing, the route table, the configuration
 //! contract, least-privilege secrets access, log groups, the dashboard JSON and
 //! the alarms. `scripts/lint-template.sh` does the schema-level linting.
@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use delius_api::routes::ROUTES;
-use serde_yaml::{Mapping, Value};
+use serde_yaml_ng::{Mapping, Value};
 
 const AUTHORIZER: &str = "authorizer";
 const ALLOCATIONS: &str = "workforce-allocations";
 
-/// Environment variable names of the configuration contract (spec README §4,
-/// README "Configuration").
+/// Environment variable names of the configuration contract (the README's
+/// "Configuration" table).
 const CONTRACT: &[&str] = &[
     "DATABASE_URL",
     "DB_SECRET_ARN",
@@ -53,7 +53,7 @@ fn template() -> &'static Value {
     TEMPLATE.get_or_init(|| {
         let path = delius_testkit::repo_root().join("template.yaml");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        serde_yaml::from_str(&text).expect("template.yaml is YAML")
+        serde_yaml_ng::from_str(&text).expect("template.yaml is YAML")
     })
 }
 

@@ -1,4 +1,4 @@
-//! POST `/appointments/{crn}` (spec §3.7, §4.6, decisions 1, 2 and 5): an
+//! POST `/appointments/{crn}`: an
 //! appointment contact (RP1–RP8) for the person's community manager, with a
 //! contact alert and the `CLBI003` audit row, in one transaction.
 //!

@@ -1,4 +1,6 @@
-//! Staff e-mail and telephone from the Delius LDAP directory (decision 8).
+//! Staff e-mail and telephone from the Delius LDAP directory (`cn=<user_.distinguished_name>`
+//! under `ou=Users`), looked up once per distinct staff member per request; with no directory
+//! configured, or when it fails, the fields are left out and the listing is still served.
 //!
 //! Entries live one level under `LDAP_BASE` (default `ou=Users,dc=moj,dc=com`)
 //! as `inetOrgPerson`s whose `cn` is the staff member's

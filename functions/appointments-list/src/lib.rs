@@ -1,4 +1,4 @@
-//! GET `/appointments/{crn}?startDate&endDate&page&size` (spec §3.6, §4.6):
+//! GET `/appointments/{crn}?startDate&endDate&page&size`:
 //! one page of a person's appointments (contacts of an attendance contact
 //! type) in a date range, newest first, with the staff member's e-mail and
 //! telephone from the Delius directory.

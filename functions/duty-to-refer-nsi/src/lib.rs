@@ -1,4 +1,4 @@
-//! GET `/duty-to-refer-nsi/{value}?type=CRN|NOMS` (spec §3.5, §4.5): the
+//! GET `/duty-to-refer-nsi/{value}?type=CRN|NOMS`: the
 //! person's latest initiated Duty to Refer NSI, with its NSI manager and the
 //! person's current main address.
 
@@ -62,7 +62,7 @@ pub struct Address {
     pub county: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postcode: Option<String>,
-    /// Always written: the client's model has it non-null (spec §8.1).
+    /// Always written: the Resettlement Passport client's model has it non-null.
     pub no_fixed_abode: bool,
 }
 

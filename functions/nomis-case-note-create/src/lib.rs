@@ -1,4 +1,4 @@
-//! POST `/nomis-case-note/{crn}` (spec §3.8, §4.7, decisions 3, 4 and 5): a
+//! POST `/nomis-case-note/{crn}`: a
 //! NOMIS case note (RP9 / RP10) written by a prison staff member, recorded as
 //! a contact in the prison's provider and case-note team, with a contact
 //! alert to the person's community manager and the `CLBI003` audit row, all
@@ -224,7 +224,7 @@ async fn in_transaction(
         let contact_type_id = contact_log::contact_type_id(&tx, code)
             .await?
             .ok_or_else(|| ApiError::not_found("CaseNoteType", "code", code))?;
-        // Decision 3: no community manager to alert is a 404, before anything is written.
+        // No community manager to alert is a 404, checked before anything is written.
         let manager =
             contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
         let now = london_now();

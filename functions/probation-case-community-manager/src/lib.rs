@@ -1,4 +1,4 @@
-//! GET `/probation-cases/{crn}/community-manager` (spec §3.3, §4.4): the name
+//! GET `/probation-cases/{crn}/community-manager`: the name
 //! of the person's active community manager, or that the case is unallocated.
 
 use delius_api::handler::{self, path_param};

@@ -1,4 +1,4 @@
-//! GET `/probation-cases/{nomsId}/crn` (spec §3.1, §4.2): the CRN of the live
+//! GET `/probation-cases/{nomsId}/crn`: the CRN of the live
 //! person with a NOMS number (exact, case-sensitive match).
 
 use delius_api::handler::{self, path_param};

@@ -1,4 +1,4 @@
-//! GET `/probation-cases/{crn}` (spec §3.4, §4.4): the person's name, date of
+//! GET `/probation-cases/{crn}`: the person's name, date of
 //! birth and contact details.
 
 use chrono::NaiveDate;

@@ -1,4 +1,4 @@
-//! GET `/probation-cases/{crn}/mappa` (spec §3.2, §4.3): the person's latest
+//! GET `/probation-cases/{crn}/mappa`: the person's latest
 //! live MAPPA registration, its category and level as numbers.
 
 use chrono::NaiveDate;

@@ -1,4 +1,4 @@
-//! The function's configuration (spec README §4), read once in `main`.
+//! The function's configuration (the README's "Configuration" table), read once in `main`.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The SQS-triggered function that records HMPPS Workload allocations in
 //! Delius: a person's community manager, an event's order manager or a
-//! requirement's manager (spec workforce-allocations.md).
+//! requirement's manager.
 //!
 //! Each record: read the SNS envelope and the domain event, GET the detail URL
 //! (allow-listed, with a client-credentials token), decide the kind from the

@@ -1,5 +1,5 @@
 //! The text of the contacts' notes, byte for byte as Delius users know it.
-//! Every date-time is Europe/London wall-clock time (spec decision 4).
+//! Every date-time is Europe/London wall-clock time (`createdDate` converted to Europe/London).
 
 use chrono::NaiveDateTime;
 

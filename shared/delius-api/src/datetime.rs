@@ -1,4 +1,4 @@
-//! Date, date-time and duration formats of the API (spec §3.0).
+//! Date, date-time and duration formats of the API, as the original (Java) service reads and writes them.
 //!
 //! Output follows Java's `ISO_OFFSET_DATE_TIME` on a London-zoned value:
 //! seconds always written, a fraction only when non-zero (trailing zeros
@@ -93,7 +93,7 @@ mod tests {
     }
 }
 
-// Request input (spec §3.0): lenient zoned date-times, ISO-8601 durations and
+// Request input: lenient zoned date-times, ISO-8601 durations and
 // ISO local dates. Kept apart from the output formats above.
 pub use input::{InvalidInput, in_london, parse_duration, parse_local_date, parse_zoned_date_time};
 

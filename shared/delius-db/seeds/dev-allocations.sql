@@ -1,4 +1,4 @@
--- Dev dataset of the workforce allocations consumer (spec workforce-allocations.md §7).
+-- Dev dataset of the workforce allocations consumer: the people, teams and staff the events/sqs samples allocate.
 -- Every seeded manager and responsible officer starts 2022-07-01 10:30 London time with
 -- the unallocated staff N02UATU in team N02UAT. The HISTORIC entities also have a later,
 -- current manager from 2022-08-01 09:00, so an allocation dated 2022-07-28 lands in the past.

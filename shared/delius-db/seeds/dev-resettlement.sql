@@ -1,4 +1,4 @@
--- Dev dataset of the Resettlement Passport API (spec resettlement-passport.md §7).
+-- Dev dataset of the Resettlement Passport API: the sample people the events/apigw samples ask about.
 -- Dates are relative to today in London, as the original DataLoader's are.
 -- Load after reference.sql; load once per database.
 

@@ -5,7 +5,7 @@
 //!
 //! Every read is one statement, one round trip, prepared once per connection
 //! (`prepare_cached`). The SQL is public so that a benchmark can run exactly
-//! these statements directly. Global filters (spec §4.1): live offenders
+//! these statements directly. Global filters: live offenders
 //! (`soft_deleted = 0`), live and active managers, live and active NSIs and
 //! NSI managers, live addresses, live registrations that are not deregistered.
 //! Char columns (`crn`, `officer_code`) are right-trimmed: Delius pads them.
@@ -37,7 +37,7 @@ impl From<tokio_postgres::Error> for CaseDetailError {
 }
 
 // ---------------------------------------------------------------------------
-// CRN by NOMS number (spec §3.1, §4.2)
+// CRN by NOMS number
 
 /// `$1` = NOMS number (exact, case-sensitive). Two rows at most: a second one
 /// means the NOMS number is not unique.
@@ -57,7 +57,7 @@ pub async fn crn_by_noms_number(client: &ClientWrapper, noms_number: &str) -> Re
 }
 
 // ---------------------------------------------------------------------------
-// MAPPA (spec §3.2, §4.3)
+// MAPPA
 
 /// `$1` = CRN. The latest MAPPA registration (ties: highest id) with its
 /// category and level reference rows, matched on nothing but their ids.
@@ -110,7 +110,7 @@ pub async fn latest_mappa_registration(
 }
 
 // ---------------------------------------------------------------------------
-// Community manager (spec §3.3, §4.4)
+// Community manager
 
 /// `$1` = CRN. The staff member of the live, active community manager; two
 /// rows at most, a second one means several active managers.
@@ -155,7 +155,7 @@ pub async fn community_manager_staff(
 }
 
 // ---------------------------------------------------------------------------
-// Person detail (spec §3.4, §4.4)
+// Person detail
 
 /// `$1` = CRN (unique in Delius).
 pub const PERSON_BY_CRN: &str = "SELECT rtrim(crn) AS crn, first_name, surname, date_of_birth_date, \
@@ -189,7 +189,7 @@ pub async fn person_by_crn(client: &ClientWrapper, crn: &str) -> Result<Option<P
 }
 
 // ---------------------------------------------------------------------------
-// Duty to Refer NSI (spec §3.5, §4.5)
+// Duty to Refer NSI
 
 /// The statement for one way of naming the person: the latest (by
 /// `created_datetime`, ties: highest id) live, active, initiated DTR NSI of

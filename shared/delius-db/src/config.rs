@@ -1,4 +1,5 @@
-//! Configuration from the environment (spec README §4).
+//! Configuration from the environment: the variables the README's
+//! "Configuration" table lists, shared by every function.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Event (order) allocation (§4.3): a new `order_manager`, the ETOS contact,
+//! Event (order) allocation: a new `order_manager`, the ETOS contact,
 //! the allocation-decision contact (SPOD03 or CADE), IAPS flag, CABI041.
 
 use delius_db::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};

@@ -1,4 +1,4 @@
-//! Recording an allocation in Delius (spec workforce-allocations.md §4).
+//! Recording an allocation in Delius: the checks every kind shares, then the kind's own steps.
 //!
 //! Each message is one transaction. Its parent row (person, event or
 //! requirement) is locked first, so concurrent deliveries for the same parent
@@ -46,7 +46,7 @@ struct Context<'a> {
 
 /// Records the allocation described by `detail`. `message_crn` is the CRN of
 /// the message's person reference: required for event and requirement
-/// allocations; a person allocation uses the detail's CRN (decision 6).
+/// allocations; a person allocation without one uses the detail's CRN.
 pub async fn record(
     db: &Database,
     detail: &Detail,
@@ -157,8 +157,8 @@ fn ended_before(end_date: Option<NaiveDate>, at: NaiveDateTime) -> bool {
     end_date.is_some_and(|end| end.and_time(chrono::NaiveTime::MIN) < at)
 }
 
-/// The checks a to g of §4.0, in that order, against the current manager's
-/// provider.
+/// The checks every kind shares, in the order the original makes them (the
+/// first that fails decides the error), against the current manager's provider.
 fn validate<'a>(
     lookups: &'a Lookups,
     provider_id: i64,

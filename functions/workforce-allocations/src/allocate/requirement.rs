@@ -1,4 +1,4 @@
-//! Requirement allocation (§4.4): a new `rqmnt_manager`, the ETRC contact,
+//! Requirement allocation: a new `rqmnt_manager`, the ETRC contact,
 //! IAPS flag, CABI038.
 
 use delius_db::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};

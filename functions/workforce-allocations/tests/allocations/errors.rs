@@ -1,4 +1,4 @@
-//! The error table of spec §6 for person, event and requirement allocations:
+//! The error handling of person, event and requirement allocations:
 //! what is consumed, what is reported failed, and that nothing is written for
 //! a failed or ignored message but its `F` audit row.
 
