@@ -30,8 +30,9 @@ use crate::jwks::{Jwks, RefreshPolicy};
 /// Allowed clock difference with HMPPS Auth for `exp` and `nbf`. With API
 /// Gateway's cache of the decision (`ReauthorizeEvery` in template.yaml) it
 /// bounds how long a token works after it expires: the two together are at
-/// most 60 s, what Spring Security allows the original service for clock skew.
-pub const LEEWAY_SECONDS: u64 = 30;
+/// most 60 s, what the original service allows for clock skew. Both clocks
+/// are NTP-disciplined, so 10 s is ample, and leaves the cache the rest.
+pub const LEEWAY_SECONDS: u64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizerConfig {
