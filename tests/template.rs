@@ -34,6 +34,8 @@ const CONTRACT: &[&str] = &[
     "LDAP_BIND_PASSWORD",
     "LDAP_SECRET_ARN",
     "LDAP_BASE",
+    "LDAP_STARTTLS",
+    "LDAP_CA_BUNDLE",
     "AWS_ENDPOINT_URL",
 ];
 
@@ -562,7 +564,20 @@ fn environment_variables_follow_the_configuration_contract() {
         } else {
             let ldap: BTreeSet<&str> = names.iter().copied().filter(|n| n.starts_with("LDAP_")).collect();
             if binary == "appointments-list" {
-                assert_eq!(ldap, BTreeSet::from(["LDAP_BASE", "LDAP_BIND_DN", "LDAP_SECRET_ARN", "LDAP_URL"]));
+                assert_eq!(
+                    ldap,
+                    BTreeSet::from(["LDAP_BASE", "LDAP_BIND_DN", "LDAP_SECRET_ARN", "LDAP_STARTTLS", "LDAP_URL"])
+                );
+                for (url, accepted) in [
+                    ("ldaps://ldap.delius.internal:636", true),
+                    ("ldap://ldap.delius.internal:389", true),
+                    ("", true),
+                    ("http://ldap.delius.internal", false),
+                ] {
+                    assert_eq!(parameter_accepts("LdapUrl", url), accepted, "LdapUrl {url:?}");
+                }
+                assert_eq!(strings(at(parameter("LdapStartTls"), "AllowedValues")), ["true", "false"]);
+                assert_eq!(at(parameter("LdapStartTls"), "Default").as_str(), Some("false"));
             } else {
                 assert!(ldap.is_empty(), "{binary}: only the appointments list reads LDAP");
             }
