@@ -9,7 +9,8 @@
 //!   cannot hammer HMPPS Auth; a failed fetch is retried after the shorter
 //!   `retry_after_failure`.
 //! - Keys older than `max_age` are refreshed on the next use, so a key HMPPS
-//!   Auth withdraws stops working.
+//!   Auth withdraws stops working; a request whose key is cached is answered
+//!   with it meanwhile, and the refresh runs behind it.
 //! - Only a usable answer replaces the cached keys: a failed request, a
 //!   redirect (never followed: the keys come from the configured URL or from
 //!   nowhere), an error status, a body that is not a JWKS, a set with no
@@ -22,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
@@ -75,7 +76,10 @@ struct State {
     last_attempt_failed: bool,
 }
 
-pub struct Jwks {
+/// The key cache, shared with a background refresh.
+pub struct Jwks(Arc<Inner>);
+
+struct Inner {
     /// Built on the first fetch: loading the certificate store is not cold-start work.
     client: OnceLock<reqwest::Client>,
     url: String,
@@ -83,64 +87,96 @@ pub struct Jwks {
     /// Held only to read or swap the keys, never across a fetch.
     state: Mutex<State>,
     /// Held for the whole fetch: one fetch at a time.
-    fetching: tokio::sync::Mutex<()>,
+    fetching: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Jwks {
     pub fn new(url: String) -> Jwks {
-        Jwks {
-            client: OnceLock::new(),
-            url,
-            policy: RefreshPolicy::default(),
-            state: Mutex::new(State::default()),
-            fetching: tokio::sync::Mutex::new(()),
-        }
+        Jwks::with_policy(url, RefreshPolicy::default())
     }
 
+    fn with_policy(url: String, policy: RefreshPolicy) -> Jwks {
+        Jwks(Arc::new(Inner {
+            client: OnceLock::new(),
+            url,
+            policy,
+            state: Mutex::new(State::default()),
+            fetching: Arc::new(tokio::sync::Mutex::new(())),
+        }))
+    }
+
+    /// Before first use only: starts afresh with `policy`.
     pub fn set_policy(&mut self, policy: RefreshPolicy) {
-        self.policy = policy;
+        *self = Jwks::with_policy(self.0.url.clone(), policy);
     }
 
     pub fn policy(&self) -> RefreshPolicy {
-        self.policy
-    }
-
-    fn state(&self) -> MutexGuard<'_, State> {
-        // The state is replaced whole under the lock, so a panic elsewhere cannot leave it half-written.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.policy
     }
 
     /// The verification key for `kid`: `UnknownKeyId` if HMPPS Auth does not
     /// publish it, `JwksUnavailable` if its keys could never be fetched.
     pub async fn key(&self, kid: &str) -> Result<DecodingKey, Refusal> {
+        let inner = &self.0;
         let cached = {
-            let state = self.state();
-            let fresh = state.fetched_at.is_some_and(|at| at.elapsed() < self.policy.max_age);
+            let state = inner.state();
+            let fresh = state.fetched_at.is_some_and(|at| at.elapsed() < inner.policy.max_age);
             match state.keys.get(kid) {
                 Some(key) if fresh => return Ok(key.clone()),
                 cached => cached.cloned(),
             }
         };
-        // While another request fetches, a cached key is answered now; without
-        // one, wait for that fetch's answer.
-        let _fetching = match (self.fetching.try_lock(), cached) {
-            (Ok(guard), _) => guard,
+        let fetching = match (inner.fetching.clone().try_lock_owned(), cached) {
+            // Keys past their age, this one among them: answer with it now and
+            // refresh behind the answer, so no genuine request waits for HMPPS Auth.
+            (Ok(fetching), Some(key)) => {
+                if inner.begin_attempt() {
+                    let inner = inner.clone();
+                    tokio::spawn(async move {
+                        inner.refresh().await;
+                        drop(fetching);
+                    });
+                }
+                return Ok(key);
+            }
+            (Ok(fetching), None) => fetching,
+            // Another request is fetching: a cached key is answered now.
             (Err(_), Some(key)) => return Ok(key),
+            // Without one, wait for that fetch's answer; it is bounded by its
+            // timeout, and so is this wait.
             (Err(_), None) => {
-                // The fetch in flight is bounded by its timeout; so is this wait.
-                let _ = tokio::time::timeout(self.policy.fetch_timeout, self.fetching.lock()).await;
-                return self.lookup(&self.state(), kid);
+                let _ = tokio::time::timeout(inner.policy.fetch_timeout, inner.fetching.lock()).await;
+                return inner.lookup(&inner.state(), kid);
             }
         };
-        {
-            let mut state = self.state();
-            let now = Instant::now();
-            // Rate-limited, or just answered by the fetch we waited behind.
-            if !self.may_fetch(&state, now) {
-                return self.lookup(&state, kid);
-            }
-            state.last_attempt = Some(now);
+        // Rate-limited, or just answered by the fetch this request waited behind.
+        if inner.begin_attempt() {
+            inner.refresh().await;
         }
+        drop(fetching);
+        inner.lookup(&inner.state(), kid)
+    }
+}
+
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state is replaced whole under the lock, so a panic elsewhere cannot leave it half-written.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether a fetch may start now (and if so, it counts as attempted).
+    fn begin_attempt(&self) -> bool {
+        let mut state = self.state();
+        let now = Instant::now();
+        if !self.may_fetch(&state, now) {
+            return false;
+        }
+        state.last_attempt = Some(now);
+        true
+    }
+
+    /// One fetch; only a usable answer replaces the keys.
+    async fn refresh(&self) {
         let fetched = self.fetch().await;
         let mut state = self.state();
         match fetched {
@@ -160,7 +196,6 @@ impl Jwks {
                 );
             }
         }
-        self.lookup(&state, kid)
     }
 
     fn lookup(&self, state: &State, kid: &str) -> Result<DecodingKey, Refusal> {

@@ -216,6 +216,12 @@ impl Authorizer {
         self
     }
 
+    /// How long fetched keys are used before they are fetched again (default 1 h).
+    pub fn with_max_age(mut self, max_age: Duration) -> Authorizer {
+        self.jwks.set_policy(RefreshPolicy { max_age, ..self.jwks.policy() });
+        self
+    }
+
     /// How long one JWKS request may take, end to end (default 4 s, well
     /// inside API Gateway's 10 s authorizer timeout); requests waiting for
     /// that answer wait no longer.

@@ -243,3 +243,34 @@ async fn refuses_a_token_naming_a_critical_extension() {
     // The same claims and key without `crit`: allowed.
     assert!(authorizer.authorize(&request(&auth.sign(&claims))).await.is_authorized);
 }
+
+#[tokio::test]
+async fn keys_past_their_age_are_refreshed_behind_the_answer() {
+    let auth = HmppsAuthStandIn::start().await;
+    let authorizer = eager(config(&auth)).with_max_age(Duration::ZERO).with_fetch_timeout(Duration::from_secs(2));
+    let genuine = request(&auth.token(CLIENT_ID, None, &[CASE_DETAIL]));
+    assert!(authorizer.authorize(&genuine).await.is_authorized);
+    assert_eq!(auth.jwks_requests().await, 1);
+
+    // Every key is now past its age, and HMPPS Auth hangs.
+    let hang = answer_instead(
+        &auth,
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [auth.jwk()]})).set_delay(Duration::from_secs(30)),
+    );
+    for _ in 0..3 {
+        let asked = Instant::now();
+        assert!(authorizer.authorize(&genuine).await.is_authorized);
+        assert!(asked.elapsed() < Duration::from_millis(500), "waited {:?} for the refresh", asked.elapsed());
+    }
+    drop(hang);
+    // Once it answers again, a refresh behind a request brings the rotated key in.
+    let rotated = SigningKey::generate("rotated");
+    auth.publish(&rotated);
+    let started = Instant::now();
+    let token = request(&rotated.sign(&auth.claims(CLIENT_ID, None, &[CASE_DETAIL])));
+    while authorizer.decide(&token).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the rotated key never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(authorizer.authorize(&genuine).await.is_authorized);
+}
