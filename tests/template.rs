@@ -34,6 +34,8 @@ const CONTRACT: &[&str] = &[
     "LDAP_BIND_PASSWORD",
     "LDAP_SECRET_ARN",
     "LDAP_BASE",
+    "LDAP_STARTTLS",
+    "LDAP_CA_BUNDLE",
     "AWS_ENDPOINT_URL",
 ];
 
@@ -351,9 +353,50 @@ fn the_api_authorizes_every_route_with_the_lambda_authorizer() {
     assert!(strings(at(identity, "Context")).contains(&"routeKey".to_owned()), "routeKey in the cache key");
     let ttl = int(at(identity, "ReauthorizeEvery"), "ReauthorizeEvery");
     assert!((1..=3600).contains(&ttl), "result caching on, ReauthorizeEvery {ttl}");
+    // A cached Allow outlives the token by up to the TTL, and the leeway adds to it.
+    let window = ttl + authorizer::LEEWAY_SECONDS as i64;
+    assert!(
+        window <= 60,
+        "a token works up to {window} s after it expires (ReauthorizeEvery {ttl} + leeway {}); at most 60 s",
+        authorizer::LEEWAY_SECONDS
+    );
 
     let authorizer_fn = function(AUTHORIZER);
     assert!(authorizer_fn.events().is_empty(), "the authorizer serves no route");
+}
+
+/// Whether CloudFormation would accept `value` for the parameter (its
+/// `AllowedPattern` must match the whole value).
+fn parameter_accepts(name: &str, value: &str) -> bool {
+    let pattern = string(at(parameter(name), "AllowedPattern"), "AllowedPattern");
+    regex::Regex::new(&format!("^(?:{pattern})$")).unwrap_or_else(|e| panic!("{name}: {e}")).is_match(value)
+}
+
+#[test]
+fn hmpps_auth_keys_and_issuer_are_https_only() {
+    for name in ["HmppsAuthJwksUrl", "HmppsAuthIssuer"] {
+        for good in [
+            "https://sign-in.hmpps.service.justice.gov.uk/auth/.well-known/jwks.json",
+            "https://sign-in-dev.hmpps.service.justice.gov.uk/auth/issuer",
+            "https://auth.example:8443/issuer",
+        ] {
+            assert!(parameter_accepts(name, good), "{name} refuses {good}");
+        }
+        for bad in [
+            "http://sign-in.hmpps.service.justice.gov.uk/auth/issuer",
+            "http://127.0.0.1:8090/auth/.well-known/jwks.json",
+            "HTTP://sign-in.hmpps.service.justice.gov.uk/auth/issuer",
+            "ftp://sign-in.hmpps.service.justice.gov.uk/auth/issuer",
+            "https://",
+            "https:///auth/issuer",
+            " https://sign-in.hmpps.service.justice.gov.uk/auth/issuer",
+            "https://sign-in.hmpps.service.justice.gov.uk/auth/issuer\nhttp://elsewhere",
+            "",
+        ] {
+            assert!(!parameter_accepts(name, bad), "{name} accepts {bad:?}");
+        }
+        assert!(at(parameter(name), "Default").is_null(), "{name} has no default: it must be given");
+    }
 }
 
 #[test]
@@ -521,7 +564,20 @@ fn environment_variables_follow_the_configuration_contract() {
         } else {
             let ldap: BTreeSet<&str> = names.iter().copied().filter(|n| n.starts_with("LDAP_")).collect();
             if binary == "appointments-list" {
-                assert_eq!(ldap, BTreeSet::from(["LDAP_BASE", "LDAP_BIND_DN", "LDAP_SECRET_ARN", "LDAP_URL"]));
+                assert_eq!(
+                    ldap,
+                    BTreeSet::from(["LDAP_BASE", "LDAP_BIND_DN", "LDAP_SECRET_ARN", "LDAP_STARTTLS", "LDAP_URL"])
+                );
+                for (url, accepted) in [
+                    ("ldaps://ldap.delius.internal:636", true),
+                    ("ldap://ldap.delius.internal:389", true),
+                    ("", true),
+                    ("http://ldap.delius.internal", false),
+                ] {
+                    assert_eq!(parameter_accepts("LdapUrl", url), accepted, "LdapUrl {url:?}");
+                }
+                assert_eq!(strings(at(parameter("LdapStartTls"), "AllowedValues")), ["true", "false"]);
+                assert_eq!(at(parameter("LdapStartTls"), "Default").as_str(), Some("false"));
             } else {
                 assert!(ldap.is_empty(), "{binary}: only the appointments list reads LDAP");
             }

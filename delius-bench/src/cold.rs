@@ -60,10 +60,17 @@ impl ColdRow {
     }
 }
 
-/// Every function: the HTTP ones of the route table, the authorizer and the
-/// allocations consumer.
+/// The hello-world `lambda_runtime` binary every init is compared with.
+pub const BASELINE: &str = "lambda-hello-world";
+
+/// The target for every function's init: at most this × the baseline's + [`INIT_SLACK_MS`].
+pub const INIT_BASELINE_FACTOR: f64 = 2.0;
+pub const INIT_SLACK_MS: f64 = 2.0;
+
+/// The baseline, then every function: the HTTP ones of the route table, the
+/// authorizer and the allocations consumer.
 pub fn functions() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = Vec::new();
+    let mut names: Vec<&'static str> = vec![BASELINE];
     for route in &ROUTES {
         if !names.contains(&route.function) {
             names.push(route.function);
@@ -89,6 +96,7 @@ enum Kind {
     Http,
     Sqs,
     Authorizer,
+    Baseline,
 }
 
 pub async fn run(options: &Options) -> Vec<ColdRow> {
@@ -125,6 +133,14 @@ pub async fn run(options: &Options) -> Vec<ColdRow> {
     rows
 }
 
+/// The init target of the run: [`INIT_BASELINE_FACTOR`] × the baseline's init + [`INIT_SLACK_MS`].
+pub fn init_limit(rows: &[ColdRow]) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.function == BASELINE)
+        .and_then(|r| r.init_ms)
+        .map(|baseline| INIT_BASELINE_FACTOR * baseline + INIT_SLACK_MS)
+}
+
 fn invocation(
     function: &str,
     workload: &WorkloadStandIn,
@@ -135,6 +151,12 @@ fn invocation(
         serde_json::from_str(&workload.rewrite(&text)).map_err(|e| format!("{}: {e}", path.display()))
     };
     match function {
+        BASELINE => Ok(Invocation {
+            event: serde_json::json!({}),
+            env: Vec::new(),
+            fresh_database_each_run: false,
+            kind: Kind::Baseline,
+        }),
         "workforce-allocations" => Ok(Invocation {
             event: read(events_dir().join("sqs").join("person-allocation.json"))?,
             env: workload.env().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
@@ -213,6 +235,7 @@ fn outcome(kind: Kind, response: &Value) -> String {
         Kind::Authorizer => {
             format!("isAuthorized={}", response.get("isAuthorized").and_then(Value::as_bool).unwrap_or(false))
         }
+        Kind::Baseline => "baseline".into(),
     }
 }
 
@@ -221,6 +244,7 @@ fn invocation_problem(kind: Kind, response: &Value) -> Option<String> {
         Kind::Http => response.get("statusCode").and_then(Value::as_u64).is_some_and(|s| (200..300).contains(&s)),
         Kind::Sqs => response.get("batchItemFailures").and_then(Value::as_array).is_some_and(Vec::is_empty),
         Kind::Authorizer => response.get("isAuthorized").and_then(Value::as_bool) == Some(true),
+        Kind::Baseline => response.get("hello").is_some(),
     };
     (!ok).then(|| format!("unexpected response {}", crate::clip(&response.to_string(), 200)))
 }

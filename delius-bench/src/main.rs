@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "delius-bench [--smoke] [--bins release|debug] [--only cold,warm,alloc,load]
+const USAGE: &str = "delius-bench [--smoke] [--bins release|debug] [--only cold,auth,warm,alloc,load]
   [--cold-runs N] [--warm-requests N] [--warm-runs N] [--warmup N] [--alloc-batches N]
   [--load-seconds S] [--load-clients N] [--load-runs N] [--out FILE]";
 
@@ -46,7 +46,7 @@ impl Options {
         Options {
             smoke: false,
             bins: "release".into(),
-            sections: vec!["cold".into(), "warm".into(), "alloc".into(), "load".into()],
+            sections: vec!["cold".into(), "auth".into(), "warm".into(), "alloc".into(), "load".into()],
             cold_runs: 10,
             warm_requests: 1000,
             warm_runs: 3,
@@ -224,6 +224,10 @@ async fn run(options: &Options) -> report::Results {
     let mut results = report::Results::new(options);
     if options.wants("cold") {
         results.cold = cold::run(options).await;
+        results.init_limit_ms = cold::init_limit(&results.cold);
+    }
+    if options.wants("auth") {
+        results.authorizer = Some(auth::cost(options).await);
     }
     if options.wants("warm") {
         results.warm = warm::run(options).await;

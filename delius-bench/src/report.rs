@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::Options;
 use crate::alloc::AllocRow;
+use crate::auth::{AuthCost, WINDOW_TARGET_S};
 use crate::cold::ColdRow;
 use crate::load::LoadResult;
 use crate::warm::WarmRow;
@@ -45,6 +46,9 @@ pub struct Results {
     pub settings: Settings,
     pub targets: Targets,
     pub cold: Vec<ColdRow>,
+    /// The init target of this run: 2 × the hello-world baseline's init + 2 ms.
+    pub init_limit_ms: Option<f64>,
+    pub authorizer: Option<AuthCost>,
     pub warm: Vec<WarmRow>,
     pub allocations: Vec<AllocRow>,
     pub load: Option<LoadResult>,
@@ -77,6 +81,8 @@ impl Results {
                 allocation_ratio: ALLOC_RATIO_TARGET,
             },
             cold: Vec::new(),
+            init_limit_ms: None,
+            authorizer: None,
             warm: Vec::new(),
             allocations: Vec::new(),
             load: None,
@@ -150,9 +156,12 @@ pub fn table(results: &Results) -> String {
 
     if !results.cold.is_empty() {
         out.push_str(&format!(
-            "\n1. Cold start: target/{}/<function> against a loopback Runtime API, median of {} runs \
-             (targets: init <= {INIT_TARGET_MS} ms, peak RSS <= {RSS_TARGET_MB} MB, zip <= {ZIP_TARGET_MB} MB)\n",
-            s.bins, s.cold_runs
+            "\n1. Cold start: target/{}/<function> against a loopback Runtime API, median of {} runs, beside a \
+             hello-world lambda_runtime binary (targets: init <= {INIT_TARGET_MS} ms and <= 2 x hello-world + 2 ms \
+             = {} ms, peak RSS <= {RSS_TARGET_MB} MB, zip <= {ZIP_TARGET_MB} MB)\n",
+            s.bins,
+            s.cold_runs,
+            num(results.init_limit_ms, 1)
         ));
         let rows: Vec<Vec<String>> = results
             .cold
@@ -169,7 +178,7 @@ pub fn table(results: &Results) -> String {
                     r.outcome.clone().unwrap_or_else(|| "-".into()),
                     format!(
                         "{}/{}/{}",
-                        verdict(r.init_ms, INIT_TARGET_MS),
+                        verdict(r.init_ms, results.init_limit_ms.map_or(INIT_TARGET_MS, |l| l.min(INIT_TARGET_MS))),
                         verdict(r.peak_rss_mb, RSS_TARGET_MB),
                         verdict(r.zip_mb, ZIP_TARGET_MB)
                     ),
@@ -189,6 +198,28 @@ pub fn table(results: &Results) -> String {
                 "init/RSS/zip",
             ],
             &rows,
+        );
+    }
+
+    if let Some(a) = &results.authorizer {
+        out.push_str(&format!(
+            "\nAuthorizer per request, in process, {} requests with the keys cached; the window a token works after \
+             it expires = API Gateway's cache TTL (ReauthorizeEvery) + the exp leeway (target <= {WINDOW_TARGET_S} s)\n",
+            a.requests
+        ));
+        let window = a.window_s.map(|w| w as f64);
+        render(
+            &mut out,
+            &["1st request ms", "p50 us", "p99 us", "cache TTL s", "leeway s", "window s", "window"],
+            &[vec![
+                num(a.first_request_ms, 2),
+                num(a.p50_us, 0),
+                num(a.p99_us, 0),
+                a.cache_ttl_s.map_or("-".into(), |t| t.to_string()),
+                a.leeway_s.to_string(),
+                a.window_s.map_or("-".into(), |w| w.to_string()),
+                verdict(window, WINDOW_TARGET_S as f64).to_string(),
+            ]],
         );
     }
 
@@ -331,12 +362,27 @@ pub fn missed(results: &Results) -> Vec<String> {
         if verdict(r.init_ms, INIT_TARGET_MS) == "MISS" {
             missed.push(format!("{}: init {} ms > {INIT_TARGET_MS} ms", r.function, num(r.init_ms, 1)));
         }
+        if let Some(limit) = results.init_limit_ms
+            && verdict(r.init_ms, limit) == "MISS"
+        {
+            missed.push(format!(
+                "{}: init {} ms > 2 x hello-world + 2 ms = {limit:.1} ms",
+                r.function,
+                num(r.init_ms, 1)
+            ));
+        }
         if verdict(r.peak_rss_mb, RSS_TARGET_MB) == "MISS" {
             missed.push(format!("{}: peak RSS {} MB > {RSS_TARGET_MB} MB", r.function, num(r.peak_rss_mb, 1)));
         }
         if verdict(r.zip_mb, ZIP_TARGET_MB) == "MISS" {
             missed.push(format!("{}: zip {} MB > {ZIP_TARGET_MB} MB", r.function, num(r.zip_mb, 2)));
         }
+    }
+    if let Some(a) = &results.authorizer
+        && verdict(a.window_s.map(|w| w as f64), WINDOW_TARGET_S as f64) == "MISS"
+    {
+        missed
+            .push(format!("authorizer: token window {} s > {WINDOW_TARGET_S} s", num(a.window_s.map(|w| w as f64), 0)));
     }
     for r in &results.warm {
         if verdict(r.ratio, WARM_RATIO_TARGET) == "MISS" {
@@ -356,6 +402,9 @@ pub fn errors(results: &Results) -> Vec<String> {
     let mut errors = Vec::new();
     for r in &results.cold {
         errors.extend(r.errors.iter().map(|e| format!("cold {}: {e}", r.function)));
+    }
+    if let Some(a) = &results.authorizer {
+        errors.extend(a.errors.iter().map(|e| format!("authorizer: {e}")));
     }
     for r in &results.warm {
         errors.extend(r.errors.iter().map(|e| format!("warm {}: {e}", r.route)));

@@ -1,6 +1,4 @@
-//! Staff e-mail and telephone from the Delius LDAP directory (`cn=<user_.distinguished_name>`
-//! under `ou=Users`), looked up once per distinct staff member per request; with no directory
-//! configured, or when it fails, the fields are left out and the listing is still served.
+//! Staff e-mail and telephone from the Delius LDAP directory.
 //!
 //! Entries live one level under `LDAP_BASE` (default `ou=Users,dc=moj,dc=com`)
 //! as `inetOrgPerson`s whose `cn` is the staff member's
@@ -9,16 +7,22 @@
 //! under short timeouts. The directory is optional: any failure leaves the
 //! fields out and never fails the request.
 //!
-//! Plain `ldap://` only (and `ldapi://`): `ldap3`'s TLS features would add a
-//! certificate parser and its dependencies to every build, and the Delius
-//! directory is reached inside the VPC.
+//! `ldaps://`, or `ldap://` with StartTLS (`LDAP_STARTTLS=true`), verify the
+//! server's certificate and host name against Mozilla's roots plus the
+//! optional `LDAP_CA_BUNDLE`; a failed verification is a failed lookup (the
+//! fields are left out), never a fallback to clear text. Plain `ldap://` (and
+//! `ldapi://`) stay available for a directory reached inside the VPC.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use std::sync::{Arc, OnceLock};
+
 use delius_db::ConfigError;
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use tokio::sync::OnceCell;
+
+use crate::tls::CaBundle;
 
 /// Where the Delius users are.
 pub const DEFAULT_BASE: &str = "ou=Users,dc=moj,dc=com";
@@ -62,13 +66,24 @@ pub struct DirectoryConfig {
     pub bind_dn: Option<String>,
     pub password: Password,
     pub base: String,
+    /// `LDAP_STARTTLS=true`: upgrade an `ldap://` connection before binding.
+    pub starttls: bool,
+    /// `LDAP_CA_BUNDLE`: CA certificates trusted beside Mozilla's roots.
+    pub ca_bundle: Option<CaBundle>,
     pub operation_timeout: Duration,
     pub total_timeout: Duration,
 }
 
 impl DirectoryConfig {
+    /// Whether the connection is encrypted (`ldaps://` or StartTLS).
+    pub fn uses_tls(&self) -> bool {
+        self.starttls || self.url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("ldaps://"))
+    }
+}
+
+impl DirectoryConfig {
     /// `LDAP_URL` (none: no directory), `LDAP_BIND_DN`, `LDAP_BIND_PASSWORD`
-    /// or `LDAP_SECRET_ARN`, `LDAP_BASE`.
+    /// or `LDAP_SECRET_ARN`, `LDAP_BASE`, `LDAP_STARTTLS`, `LDAP_CA_BUNDLE`.
     pub fn from_env() -> Result<Option<DirectoryConfig>, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -79,18 +94,30 @@ impl DirectoryConfig {
             return Ok(None);
         };
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-        match scheme.as_deref() {
-            Some("ldap") | Some("ldapi") => {}
-            Some("ldaps") => {
+        let starttls = match non_empty("LDAP_STARTTLS") {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
                 return Err(ConfigError::Invalid {
-                    var: "LDAP_URL",
-                    reason: "ldaps:// is not supported by this build; use ldap://".into(),
+                    var: "LDAP_STARTTLS",
+                    reason: format!("expected true or false, got {v:?}"),
                 });
             }
+        };
+        match scheme.as_deref() {
+            Some("ldap") => {}
+            Some("ldaps") | Some("ldapi") if starttls => {
+                return Err(ConfigError::Invalid {
+                    var: "LDAP_STARTTLS",
+                    reason: "StartTLS upgrades an ldap:// connection; LDAP_URL is not one".into(),
+                });
+            }
+            Some("ldaps") | Some("ldapi") => {}
             _ => {
                 return Err(ConfigError::Invalid {
                     var: "LDAP_URL",
-                    reason: format!("expected ldap://host:port, got {url:?}"),
+                    reason: format!("expected ldap://host:port or ldaps://host:port, got {url:?}"),
                 });
             }
         }
@@ -104,6 +131,8 @@ impl DirectoryConfig {
             bind_dn: non_empty("LDAP_BIND_DN"),
             password,
             base: non_empty("LDAP_BASE").unwrap_or_else(|| DEFAULT_BASE.to_string()),
+            starttls,
+            ca_bundle: var("LDAP_CA_BUNDLE").filter(|v| !v.trim().is_empty()).map(|v| CaBundle::from_value(&v)),
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             total_timeout: DEFAULT_TOTAL_TIMEOUT,
         }))
@@ -118,6 +147,8 @@ enum DirectoryError {
     Secret(String),
     #[error("LDAP lookup did not finish within {0:?}")]
     Timeout(Duration),
+    #[error("LDAP TLS: {0}")]
+    Tls(String),
 }
 
 /// The directory of one function container. Building it touches nothing; a
@@ -125,11 +156,14 @@ enum DirectoryError {
 pub struct StaffDirectory {
     config: DirectoryConfig,
     secret_password: OnceCell<String>,
+    /// Built on the first TLS connection; a bundle that cannot be read fails
+    /// every lookup the same way, and is not read again.
+    tls: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
 impl StaffDirectory {
     pub fn new(config: DirectoryConfig) -> StaffDirectory {
-        StaffDirectory { config, secret_password: OnceCell::new() }
+        StaffDirectory { config, secret_password: OnceCell::new(), tls: OnceLock::new() }
     }
 
     /// The directory configured in the environment, if any.
@@ -182,7 +216,12 @@ impl StaffDirectory {
     async fn look_up(&self, names: &[String]) -> Result<HashMap<String, ContactDetails>, DirectoryError> {
         let timeout = self.config.operation_timeout;
         let password = self.password().await?;
-        let settings = LdapConnSettings::new().set_conn_timeout(timeout);
+        let mut settings = LdapConnSettings::new().set_conn_timeout(timeout);
+        if self.config.uses_tls() {
+            let tls = self.tls.get_or_init(|| crate::tls::client_config(self.config.ca_bundle.as_ref()));
+            let tls = tls.clone().map_err(DirectoryError::Tls)?;
+            settings = settings.set_config(tls).set_starttls(self.config.starttls);
+        }
         let (connection, mut ldap) = LdapConnAsync::with_settings(settings, &self.config.url).await?;
         ldap3::drive!(connection);
         if let Some(bind_dn) = &self.config.bind_dn {
@@ -271,9 +310,35 @@ mod tests {
 
     #[test]
     fn unusable_urls_are_configuration_errors() {
-        for url in ["ldaps://ldap.example:636", "http://ldap.example", "ldap.example:389"] {
+        for url in ["http://ldap.example", "ldap.example:389", "ldapx://ldap.example"] {
             let err = DirectoryConfig::from_lookup(move |name| (name == "LDAP_URL").then(|| url.to_string()));
             assert!(matches!(err, Err(ConfigError::Invalid { var: "LDAP_URL", .. })), "{url}");
+        }
+    }
+
+    #[test]
+    fn ldaps_and_starttls() {
+        let c = DirectoryConfig::from_lookup(lookup(&[("LDAP_URL", "ldaps://ldap.example:636")])).unwrap().unwrap();
+        assert!(c.uses_tls() && !c.starttls);
+        assert_eq!(c.ca_bundle, None);
+        let c = DirectoryConfig::from_lookup(lookup(&[
+            ("LDAP_URL", "ldap://ldap.example:389"),
+            ("LDAP_STARTTLS", "TRUE"),
+            ("LDAP_CA_BUNDLE", "/opt/delius-ca.pem"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert!(c.uses_tls() && c.starttls);
+        assert_eq!(c.ca_bundle, Some(CaBundle::Path("/opt/delius-ca.pem".into())));
+        let plain = DirectoryConfig::from_lookup(lookup(&[("LDAP_URL", "ldap://ldap.example")])).unwrap().unwrap();
+        assert!(!plain.uses_tls());
+        for (url, starttls) in [("ldaps://ldap.example", "true"), ("ldap://ldap.example", "yes")] {
+            let err = DirectoryConfig::from_lookup(move |name| match name {
+                "LDAP_URL" => Some(url.to_string()),
+                "LDAP_STARTTLS" => Some(starttls.to_string()),
+                _ => None,
+            });
+            assert!(matches!(err, Err(ConfigError::Invalid { var: "LDAP_STARTTLS", .. })), "{url} {starttls}");
         }
     }
 

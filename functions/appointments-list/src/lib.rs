@@ -4,6 +4,7 @@
 //! telephone from the Delius directory.
 
 pub mod directory;
+pub mod tls;
 
 use std::collections::BTreeSet;
 

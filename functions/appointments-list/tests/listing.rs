@@ -399,3 +399,68 @@ async fn the_sample_events_are_served() {
         assert!(body["results"].is_array(), "{file}");
     }
 }
+
+fn directory_from(env: &[(&'static str, String)]) -> StaffDirectory {
+    let config = DirectoryConfig::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        .expect("valid LDAP configuration")
+        .expect("LDAP configured");
+    StaffDirectory::new(config)
+}
+
+/// The connections slapd logged as encrypted.
+fn tls_connections(ldap: &LdapServer) -> usize {
+    ldap.log().lines().filter(|line| line.contains("TLS established")).count()
+}
+
+#[tokio::test]
+async fn staff_details_come_over_ldaps() {
+    let ldap = LdapServer::start_tls();
+    let directory = directory_from(&ldap.ldaps_env());
+    assert!(directory.config().uses_tls());
+    assert_eq!(first_staff(Some(&directory)).await.0, john_smith(true));
+    assert_eq!(tls_connections(&ldap), 1, "{}", ldap.log());
+    assert_eq!(ldap.searches(), [john_smith_search()]);
+}
+
+#[tokio::test]
+async fn staff_details_come_over_starttls() {
+    let ldap = LdapServer::start_tls();
+    let directory = directory_from(&ldap.starttls_env());
+    assert!(directory.config().url.starts_with("ldap://") && directory.config().starttls);
+    assert_eq!(first_staff(Some(&directory)).await.0, john_smith(true));
+    let log = ldap.log();
+    // The StartTLS extended operation, then the bind and search over TLS.
+    assert!(log.contains("oid=1.3.6.1.4.1.1466.20037"), "{log}");
+    assert_eq!(tls_connections(&ldap), 1, "{log}");
+    assert_eq!(ldap.searches(), [john_smith_search()]);
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_ca_leaves_the_details_out() {
+    let ldap = LdapServer::start_tls();
+    let other_ca = delius_testkit::ldap::TestCa::new("Someone else's CA");
+    for mut env in [ldap.ldaps_env(), ldap.starttls_env()] {
+        for (name, value) in env.iter_mut() {
+            if *name == "LDAP_CA_BUNDLE" {
+                // The PEM text itself is accepted as well as a path.
+                *value = other_ca.cert_pem.clone();
+            }
+        }
+        let directory = directory_from(&env);
+        assert_eq!(first_staff(Some(&directory)).await.0, john_smith(false), "{env:?}");
+    }
+    // Without the test CA (Mozilla's roots only), the same.
+    let env: Vec<_> = ldap.ldaps_env().into_iter().filter(|(name, _)| *name != "LDAP_CA_BUNDLE").collect();
+    assert_eq!(first_staff(Some(&directory_from(&env))).await.0, john_smith(false));
+    // Nothing was read: no bind or search got through.
+    assert!(ldap.searches().is_empty(), "{:?}", ldap.searches());
+}
+
+#[tokio::test]
+async fn an_unreadable_ca_bundle_leaves_the_details_out() {
+    let ldap = LdapServer::start_tls();
+    let mut env = ldap.ldaps_env();
+    env.retain(|(name, _)| *name != "LDAP_CA_BUNDLE");
+    env.push(("LDAP_CA_BUNDLE", "/nonexistent/delius-ca.pem".into()));
+    assert_eq!(first_staff(Some(&directory_from(&env))).await.0, john_smith(false));
+}

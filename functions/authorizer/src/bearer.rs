@@ -41,16 +41,52 @@ pub fn parse_bearer(value: &str) -> Result<&str, Refusal> {
 }
 
 /// The JOSE header fields the authorizer decides on before verifying.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoseHeader {
     pub alg: String,
-    #[serde(default)]
     pub kid: Option<String>,
+    /// The `crit` member as sent (RFC 7515 §4.1.11), whatever its JSON type;
+    /// `None` only when absent.
+    pub crit: Option<serde_json::Value>,
+}
+
+impl JoseHeader {
+    /// The critical extensions the token names that the authorizer does not
+    /// implement: all of them, as it implements none. A `crit` that is not a
+    /// non-empty array of names is malformed, and refused the same way.
+    pub fn unsupported_critical(&self) -> Option<String> {
+        match &self.crit {
+            None => None,
+            Some(serde_json::Value::Array(names)) if !names.is_empty() => Some(
+                names
+                    .iter()
+                    .map(|n| n.as_str().map_or_else(|| n.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            Some(other) => Some(other.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    /// `Some(Null)` for `"crit": null`: present is present.
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<serde_json::Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 /// Reads the header of a compact JWS (`header.payload.signature`) without
 /// trusting it. Parsed here rather than by `jsonwebtoken` so that `alg: none`
-/// and other algorithms it does not know are refused as such.
+/// and other algorithms it does not know are refused as such, and because
+/// `jsonwebtoken` ignores `crit`.
 pub fn jose_header(token: &str) -> Result<JoseHeader, Refusal> {
     if token.len() > MAX_TOKEN_LENGTH {
         return Err(Refusal::MalformedToken);
@@ -62,7 +98,8 @@ pub fn jose_header(token: &str) -> Result<JoseHeader, Refusal> {
         return Err(Refusal::MalformedToken);
     };
     let json = URL_SAFE_NO_PAD.decode(header).map_err(|_| Refusal::MalformedToken)?;
-    serde_json::from_slice(&json).map_err(|_| Refusal::MalformedToken)
+    let raw: RawHeader = serde_json::from_slice(&json).map_err(|_| Refusal::MalformedToken)?;
+    Ok(JoseHeader { alg: raw.alg, kid: raw.kid, crit: raw.crit })
 }
 
 #[cfg(test)]
@@ -127,10 +164,25 @@ mod tests {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#);
         assert_eq!(
             jose_header(&format!("{header}.e30.c2ln")),
-            Ok(JoseHeader { alg: "RS256".into(), kid: Some("k1".into()) })
+            Ok(JoseHeader { alg: "RS256".into(), kid: Some("k1".into()), crit: None })
         );
         let none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
-        assert_eq!(jose_header(&format!("{none}.e30.")), Ok(JoseHeader { alg: "none".into(), kid: None }));
+        assert_eq!(jose_header(&format!("{none}.e30.")), Ok(JoseHeader { alg: "none".into(), kid: None, crit: None }));
+    }
+
+    #[test]
+    fn any_crit_member_names_an_unsupported_extension() {
+        let header = |json: &str| jose_header(&format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(json))).unwrap();
+        assert_eq!(header(r#"{"alg":"RS256","kid":"k1"}"#).unsupported_critical(), None);
+        assert_eq!(
+            header(r#"{"alg":"RS256","crit":["exp","b64"]}"#).unsupported_critical().as_deref(),
+            Some("exp,b64")
+        );
+        for malformed in
+            [r#"{"alg":"RS256","crit":[]}"#, r#"{"alg":"RS256","crit":null}"#, r#"{"alg":"RS256","crit":"x"}"#]
+        {
+            assert!(header(malformed).unsupported_critical().is_some(), "{malformed}");
+        }
     }
 
     #[test]

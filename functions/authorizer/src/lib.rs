@@ -27,11 +27,12 @@ use serde_json::{Map, Value};
 
 use crate::jwks::{Jwks, RefreshPolicy};
 
-/// Allowed clock difference with HMPPS Auth for `exp` and `nbf`.
-pub const LEEWAY_SECONDS: u64 = 30;
-/// Time allowed for one JWKS request, well inside API Gateway's 10 s
-/// authorizer timeout.
-const JWKS_TIMEOUT: Duration = Duration::from_secs(4);
+/// Allowed clock difference with HMPPS Auth for `exp` and `nbf`. With API
+/// Gateway's cache of the decision (`ReauthorizeEvery` in template.yaml) it
+/// bounds how long a token works after it expires: the two together are at
+/// most 60 s, what the original service allows for clock skew. Both clocks
+/// are NTP-disciplined, so 10 s is ample, and leaves the cache the rest.
+pub const LEEWAY_SECONDS: u64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizerConfig {
@@ -70,6 +71,8 @@ pub enum Refusal {
     MalformedToken,
     #[error("the token's algorithm is not RS256")]
     UnsupportedAlgorithm,
+    #[error("the token names a critical header extension the authorizer does not implement")]
+    UnsupportedCritical,
     #[error("the token names no key id")]
     MissingKeyId,
     #[error("HMPPS Auth publishes no key with the token's key id")]
@@ -99,6 +102,7 @@ impl Refusal {
             Refusal::MalformedHeader => "malformed_header",
             Refusal::MalformedToken => "malformed_token",
             Refusal::UnsupportedAlgorithm => "unsupported_alg",
+            Refusal::UnsupportedCritical => "unsupported_crit",
             Refusal::MissingKeyId => "missing_kid",
             Refusal::UnknownKeyId => "unknown_kid",
             Refusal::JwksUnavailable => "jwks_unavailable",
@@ -182,8 +186,8 @@ impl Caller {
     }
 }
 
-/// The authorizer: one per container, holding the HTTP client and the
-/// cached signing keys.
+/// The authorizer: one per container, holding the (lazily built) HTTP client
+/// and the cached signing keys.
 pub struct Authorizer {
     jwks: Jwks,
     validation: Validation,
@@ -191,13 +195,9 @@ pub struct Authorizer {
 }
 
 impl Authorizer {
-    /// Touches no network: the keys are fetched on the first request.
+    /// Touches no network and no certificate store: the HTTP client is built
+    /// and the keys are fetched on the first request that needs them.
     pub fn new(config: AuthorizerConfig) -> Authorizer {
-        let client = reqwest::Client::builder()
-            .timeout(JWKS_TIMEOUT)
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_exp = true;
@@ -206,13 +206,27 @@ impl Authorizer {
         validation.validate_aud = false;
         validation.set_issuer(&[&config.issuer]);
         validation.set_required_spec_claims(&["exp", "iss"]);
-        Authorizer { jwks: Jwks::new(client, config.jwks_url), validation, issuer: config.issuer }
+        Authorizer { jwks: Jwks::new(config.jwks_url), validation, issuer: config.issuer }
     }
 
     /// How often the JWKS may be fetched again for an unknown `kid` (default
     /// 30 s) and after a failed fetch (default 5 s).
     pub fn with_refresh_limits(mut self, min_refresh_interval: Duration, retry_after_failure: Duration) -> Authorizer {
-        self.jwks.set_policy(RefreshPolicy { min_refresh_interval, retry_after_failure, ..RefreshPolicy::default() });
+        self.jwks.set_policy(RefreshPolicy { min_refresh_interval, retry_after_failure, ..self.jwks.policy() });
+        self
+    }
+
+    /// How long fetched keys are used before they are fetched again (default 1 h).
+    pub fn with_max_age(mut self, max_age: Duration) -> Authorizer {
+        self.jwks.set_policy(RefreshPolicy { max_age, ..self.jwks.policy() });
+        self
+    }
+
+    /// How long one JWKS request may take, end to end (default 4 s, well
+    /// inside API Gateway's 10 s authorizer timeout); requests waiting for
+    /// that answer wait no longer.
+    pub fn with_fetch_timeout(mut self, fetch_timeout: Duration) -> Authorizer {
+        self.jwks.set_policy(RefreshPolicy { fetch_timeout, ..self.jwks.policy() });
         self
     }
 
@@ -269,6 +283,10 @@ impl Authorizer {
         // key) and the like never reach a verifier.
         if header.alg != "RS256" {
             return Err(Refusal::UnsupportedAlgorithm);
+        }
+        // RFC 7515 §4.1.11: an extension the recipient must understand, and this one understands none.
+        if header.unsupported_critical().is_some() {
+            return Err(Refusal::UnsupportedCritical);
         }
         let kid = header.kid.filter(|k| !k.is_empty()).ok_or(Refusal::MissingKeyId)?;
         let key = self.jwks.key(&kid).await?;

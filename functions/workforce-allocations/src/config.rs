@@ -1,4 +1,4 @@
-//! The function's configuration (the README's "Configuration" table), read once in `main`.
+//! The function's configuration, read once in `main`.
 
 use std::time::Duration;
 
@@ -54,9 +54,14 @@ pub struct Settings {
     /// `PRODUCE_SPOD03_CONTACT`: the allocation-decision contact is SPOD03
     /// (true, the default) or CADE.
     pub produce_spod03_contact: bool,
-    /// Bounds every HTTP request (token and detail), end to end.
+    /// Bounds the Workload detail request, end to end (`WORKLOAD_TIMEOUT_MS`).
     pub http_timeout: Duration,
+    /// Bounds connecting to Workload (`WORKLOAD_CONNECT_TIMEOUT_MS`).
     pub connect_timeout: Duration,
+    /// Bounds the HMPPS Auth token request, end to end (`HMPPS_AUTH_TOKEN_TIMEOUT_MS`).
+    pub token_timeout: Duration,
+    /// Bounds connecting to HMPPS Auth (`HMPPS_AUTH_TOKEN_CONNECT_TIMEOUT_MS`).
+    pub token_connect_timeout: Duration,
     pub retry: RetryPolicy,
     /// Messages of a batch processed at the same time; at most the pool size.
     pub concurrency: usize,
@@ -64,6 +69,10 @@ pub struct Settings {
 
 pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_TOKEN_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// No timeout may be zero (nothing could succeed) or beyond the function's own 180 s timeout.
+const MAX_TIMEOUT_MS: u64 = 180_000;
 
 impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
@@ -112,13 +121,27 @@ impl Settings {
                 });
             }
         };
+        let millis = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            match non_empty(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(Duration::from_millis(ms)),
+                    _ => Err(ConfigError::Invalid {
+                        var: name,
+                        reason: format!("expected milliseconds from 1 to {MAX_TIMEOUT_MS}, got {v:?}"),
+                    }),
+                },
+            }
+        };
         Ok(Settings {
             token_url,
             credentials,
             allowed_detail_origins,
             produce_spod03_contact,
-            http_timeout: DEFAULT_HTTP_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            http_timeout: millis("WORKLOAD_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT)?,
+            connect_timeout: millis("WORKLOAD_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT)?,
+            token_timeout: millis("HMPPS_AUTH_TOKEN_TIMEOUT_MS", DEFAULT_TOKEN_TIMEOUT)?,
+            token_connect_timeout: millis("HMPPS_AUTH_TOKEN_CONNECT_TIMEOUT_MS", DEFAULT_TOKEN_CONNECT_TIMEOUT)?,
             retry: RetryPolicy::DEFAULT,
             concurrency: 2,
         })
@@ -166,6 +189,35 @@ mod tests {
         assert_eq!(s.retry, RetryPolicy::DEFAULT);
         assert_eq!(s.concurrency, 2);
         assert!(!format!("{:?}", s.credentials).contains("s3cret"));
+        assert_eq!((s.http_timeout, s.connect_timeout), (DEFAULT_HTTP_TIMEOUT, DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!((s.token_timeout, s.token_connect_timeout), (DEFAULT_TOKEN_TIMEOUT, DEFAULT_TOKEN_CONNECT_TIMEOUT));
+    }
+
+    #[test]
+    fn each_call_has_its_own_timeouts() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("WORKLOAD_TIMEOUT_MS", "8000"),
+            ("WORKLOAD_CONNECT_TIMEOUT_MS", "1500"),
+            ("HMPPS_AUTH_TOKEN_TIMEOUT_MS", "2500"),
+            ("HMPPS_AUTH_TOKEN_CONNECT_TIMEOUT_MS", "1000"),
+        ]);
+        let s = Settings::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(s.http_timeout, Duration::from_millis(8000));
+        assert_eq!(s.connect_timeout, Duration::from_millis(1500));
+        assert_eq!(s.token_timeout, Duration::from_millis(2500));
+        assert_eq!(s.token_connect_timeout, Duration::from_millis(1000));
+        for bad in ["0", "-1", "soon", "180001"] {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("HMPPS_AUTH_TOKEN_TIMEOUT_MS", bad));
+            assert!(
+                matches!(
+                    Settings::from_lookup(lookup(&pairs)).unwrap_err(),
+                    ConfigError::Invalid { var: "HMPPS_AUTH_TOKEN_TIMEOUT_MS", .. }
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

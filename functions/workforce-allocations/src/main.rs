@@ -4,8 +4,9 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use workforce_allocations::Allocations;
 use workforce_allocations::config::Settings;
 
-/// Nothing here touches the network: the pool connects, the secret is read
-/// and the token fetched on first use.
+/// Nothing here touches the network or the certificate store: the pool
+/// connects, the secret is read, the HTTP clients are built and the token
+/// fetched on first use.
 fn build() -> Result<(Database, Allocations), String> {
     let db_config = DatabaseConfig::from_env(2, "HMPPSAllocations").map_err(|e| e.to_string())?;
     let mut settings = Settings::from_env().map_err(|e| e.to_string())?;

@@ -1,9 +1,13 @@
 //! The Workload detail fetch, with an HMPPS Auth client-credentials token.
 //!
-//! Built once per container in `main`: the token is cached until shortly
-//! before it expires and reused across invocations. Tokens and secrets are
-//! never logged.
+//! Built once per container in `main`, touching nothing: each HTTP client
+//! (and with it the platform's certificate store) is built on its first use
+//! and reused, so the cold start does no TLS work. The token call and the
+//! detail call each have their own connect and total timeouts. The token is
+//! cached until shortly before it expires and reused across invocations.
+//! Tokens and secrets are never logged.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -13,24 +17,54 @@ use crate::config::{ClientCredentials, Settings, origin_of};
 use crate::error::AllocationError;
 
 pub struct WorkloadClient {
-    http: reqwest::Client,
+    http: LazyClient,
     allowed_origins: Vec<String>,
     tokens: TokenSource,
 }
 
+/// A reqwest client built on first use with fixed timeouts; redirects are
+/// never followed (a detail URL is allow-listed, its redirect target is not;
+/// a token endpoint that redirects is misconfigured).
+struct LazyClient {
+    client: OnceLock<reqwest::Client>,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl LazyClient {
+    fn new(timeout: Duration, connect_timeout: Duration) -> LazyClient {
+        LazyClient { client: OnceLock::new(), timeout, connect_timeout }
+    }
+
+    fn get(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_else(|error| {
+                    // Only a TLS backend that cannot start fails here; say so, and keep the bounds.
+                    tracing::error!(%error, "HTTP client settings refused; building a plain one with the same timeouts");
+                    reqwest::Client::builder()
+                        .timeout(self.timeout)
+                        .redirect(reqwest::redirect::Policy::none())
+                        .build()
+                        .unwrap_or_default()
+                })
+        })
+    }
+}
+
 impl WorkloadClient {
-    /// Builds the client; no request is made and no secret is read here.
+    /// No request is made, no secret read and no HTTP client built here:
+    /// all on first use. (Never fails; the `Result` keeps callers unchanged.)
     pub fn new(settings: &Settings) -> Result<WorkloadClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.http_timeout)
-            .connect_timeout(settings.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         Ok(WorkloadClient {
-            http: http.clone(),
+            http: LazyClient::new(settings.http_timeout, settings.connect_timeout),
             allowed_origins: settings.allowed_detail_origins.clone(),
             tokens: TokenSource {
-                http,
+                http: LazyClient::new(settings.token_timeout, settings.token_connect_timeout),
                 token_url: settings.token_url.clone(),
                 credentials: settings.credentials.clone(),
                 resolved: OnceCell::new(),
@@ -55,6 +89,7 @@ impl WorkloadClient {
         let token = self.tokens.token().await?;
         let response = self
             .http
+            .get()
             .get(detail_url)
             .bearer_auth(&token)
             .header(reqwest::header::ACCEPT, "application/json")
@@ -90,7 +125,7 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 struct TokenSource {
-    http: reqwest::Client,
+    http: LazyClient,
     token_url: String,
     credentials: ClientCredentials,
     /// Client id and secret, read from Secrets Manager at most once.
@@ -132,6 +167,7 @@ impl TokenSource {
         let fetched_at = Instant::now();
         let response = self
             .http
+            .get()
             .post(&self.token_url)
             .basic_auth(client_id, Some(client_secret))
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -122,6 +122,8 @@ pub fn base64url(bytes: &[u8]) -> String {
 /// What the JWKS endpoint serves; shared with the running server.
 struct Jwks {
     keys: Mutex<Vec<Value>>,
+    /// Given instead of the keys while set (a misbehaving HMPPS Auth).
+    answer: Mutex<Option<ResponseTemplate>>,
     available: AtomicBool,
     requests: AtomicUsize,
 }
@@ -133,6 +135,9 @@ impl Respond for JwksResponder {
         self.0.requests.fetch_add(1, Ordering::SeqCst);
         if !self.0.available.load(Ordering::SeqCst) {
             return ResponseTemplate::new(503).set_body_json(json!({"status": 503, "error": "Service Unavailable"}));
+        }
+        if let Some(answer) = self.0.answer.lock().expect("JWKS lock").clone() {
+            return answer;
         }
         let keys = self.0.keys.lock().expect("JWKS lock").clone();
         ResponseTemplate::new(200).set_body_json(json!({ "keys": keys }))
@@ -164,6 +169,7 @@ impl HmppsAuthStandIn {
             SigningKey::generate(format!("hmpps-auth-stand-in-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
         let jwks = Arc::new(Jwks {
             keys: Mutex::new(vec![key.jwk()]),
+            answer: Mutex::new(None),
             available: AtomicBool::new(true),
             requests: AtomicUsize::new(0),
         });
@@ -251,6 +257,12 @@ impl HmppsAuthStandIn {
         self.key.sign(claims)
     }
 
+    /// Arbitrary claims signed with the stand-in's key under an arbitrary
+    /// header (e.g. one with a `crit` member).
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        self.key.sign_with_header(header, claims)
+    }
+
     /// Adds `key` to the JWKS, as HMPPS Auth does when it rotates keys.
     pub fn publish(&self, key: &SigningKey) {
         self.jwks.keys.lock().expect("JWKS lock").push(key.jwk());
@@ -259,6 +271,12 @@ impl HmppsAuthStandIn {
     /// Off: the JWKS endpoint answers 503 (an HMPPS Auth outage).
     pub fn set_available(&self, available: bool) {
         self.jwks.available.store(available, Ordering::SeqCst);
+    }
+
+    /// The JWKS endpoint gives `answer` (an empty set, a redirect, a delay...)
+    /// instead of the keys until set back to `None`.
+    pub fn set_jwks_answer(&self, answer: Option<ResponseTemplate>) {
+        *self.jwks.answer.lock().expect("JWKS lock") = answer;
     }
 
     /// How many JWKS requests the stand-in has answered.

@@ -10,6 +10,10 @@
 //! read entries (anonymous searches are refused), so the tests prove the bind.
 //! Dropping the value stops the server and removes the directory.
 //!
+//! [`LdapServer::start_tls`] also serves TLS: a test CA and a server
+//! certificate for `localhost` and `127.0.0.1` are made on the spot (rcgen),
+//! and slapd listens on `ldaps://` beside `ldap://` (where StartTLS is offered).
+//!
 //! The binaries default to `/usr/sbin/slapd` and `/usr/sbin/slapadd`
 //! (`SLAPD`, `SLAPADD` override them), the schemas to `/etc/ldap/schema`
 //! (`LDAP_SCHEMA_DIR`) and the modules to `/usr/lib/ldap` (`LDAP_MODULE_DIR`).
@@ -38,6 +42,10 @@ pub struct LdapServer {
     /// `ldap://127.0.0.1:<port>/`
     pub url: String,
     pub port: u16,
+    /// `ldaps://127.0.0.1:<port>/`, when started with TLS.
+    pub ldaps_url: Option<String>,
+    /// The test CA's certificate (PEM file) that signed the server's, when started with TLS.
+    pub ca_file: Option<PathBuf>,
     pub bind_dn: String,
     pub bind_password: String,
     pub base: String,
@@ -53,11 +61,24 @@ impl LdapServer {
 
     /// The server with `ldif` loaded (it must create `dc=moj,dc=com` itself).
     pub fn start_with(ldif: &str) -> io::Result<LdapServer> {
+        Self::start_with_tls(ldif, false)
+    }
+
+    /// The server with the fixture loaded, serving `ldap://` (with StartTLS)
+    /// and `ldaps://` with a certificate from a fresh test CA. Panics if it
+    /// cannot start.
+    pub fn start_tls() -> LdapServer {
+        Self::start_with_tls(FIXTURE, true).unwrap_or_else(|e| panic!("cannot start slapd with TLS: {e}"))
+    }
+
+    fn start_with_tls(ldif: &str, tls: bool) -> io::Result<LdapServer> {
         let dir = std::env::temp_dir().join(format!("delius-slapd-{}", uuid::Uuid::new_v4().simple()));
         fs::create_dir_all(dir.join("data"))?;
         let mut server = LdapServer {
             url: String::new(),
             port: 0,
+            ldaps_url: None,
+            ca_file: None,
             bind_dn: BIND_DN.to_string(),
             bind_password: uuid::Uuid::new_v4().simple().to_string(),
             base: USERS_BASE.to_string(),
@@ -65,7 +86,13 @@ impl LdapServer {
             child: None,
         };
         let config = server.dir.join("slapd.conf");
-        fs::write(&config, slapd_conf(&server.dir, &server.bind_password))?;
+        let mut conf = slapd_conf(&server.dir, &server.bind_password);
+        if tls {
+            let files = write_tls_files(&server.dir.join("tls"))?;
+            conf = format!("{}{conf}", files.slapd_directives());
+            server.ca_file = Some(files.ca);
+        }
+        fs::write(&config, conf)?;
         let fixture = server.dir.join("fixture.ldif");
         fs::write(&fixture, ldif)?;
         let output = Command::new(env_or("SLAPADD", "/usr/sbin/slapadd"))
@@ -92,6 +119,12 @@ impl LdapServer {
     fn launch(&mut self, config: &Path) -> io::Result<()> {
         let port = free_port()?;
         let url = format!("ldap://127.0.0.1:{port}/");
+        let ldaps = match self.ca_file {
+            Some(_) => Some(free_port()?),
+            None => None,
+        };
+        let ldaps_url = ldaps.map(|port| format!("ldaps://127.0.0.1:{port}/"));
+        let listen = ldaps_url.as_ref().map_or_else(|| url.clone(), |ldaps_url| format!("{url} {ldaps_url}"));
         let log = fs::File::create(self.dir.join("slapd.log"))?;
         // `-d` keeps slapd in the foreground, so it is this process's child;
         // level 256 (stats) logs each operation, which tests may count.
@@ -99,7 +132,7 @@ impl LdapServer {
             .arg("-f")
             .arg(config)
             .arg("-h")
-            .arg(&url)
+            .arg(&listen)
             .arg("-d")
             .arg("256")
             .stdin(Stdio::null())
@@ -113,7 +146,11 @@ impl LdapServer {
                 let log = fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default();
                 return Err(io::Error::other(format!("slapd exited ({status}): {log}")));
             }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            let listening = |port: u16| {
+                TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(200))
+                    .is_ok()
+            };
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() && ldaps.is_none_or(listening) {
                 break;
             }
             if Instant::now() > deadline {
@@ -125,6 +162,7 @@ impl LdapServer {
         }
         self.port = port;
         self.url = url;
+        self.ldaps_url = ldaps_url;
         self.child = Some(child);
         Ok(())
     }
@@ -137,6 +175,27 @@ impl LdapServer {
             ("LDAP_BIND_PASSWORD", self.bind_password.clone()),
             ("LDAP_BASE", self.base.clone()),
         ]
+    }
+
+    /// The listing's configuration for `ldaps://`, trusting the test CA.
+    pub fn ldaps_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.tls_env();
+        env[0] = ("LDAP_URL", self.ldaps_url.clone().expect("started with LdapServer::start_tls"));
+        env
+    }
+
+    /// The listing's configuration for StartTLS on `ldap://`, trusting the test CA.
+    pub fn starttls_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.tls_env();
+        env.push(("LDAP_STARTTLS", "true".into()));
+        env
+    }
+
+    fn tls_env(&self) -> Vec<(&'static str, String)> {
+        let ca = self.ca_file.as_ref().expect("started with LdapServer::start_tls");
+        let mut env = self.env();
+        env.push(("LDAP_CA_BUNDLE", ca.display().to_string()));
+        env
     }
 
     /// The server's operation log so far (`conn=… op=… BIND …`, `SRCH …`).
@@ -202,4 +261,65 @@ fn slapd_conf(dir: &Path, root_password: &str) -> String {
          directory {dir}/data\n\
          access to * by anonymous auth by users read by * none\n"
     )
+}
+
+/// The TLS files slapd reads: a fresh test CA and a server certificate for
+/// `localhost` and `127.0.0.1` signed by it.
+struct TlsFiles {
+    ca: PathBuf,
+    certificate: PathBuf,
+    key: PathBuf,
+}
+
+impl TlsFiles {
+    /// slapd.conf's global TLS directives (its `olcTLS*` attributes in cn=config).
+    fn slapd_directives(&self) -> String {
+        format!(
+            "TLSCACertificateFile {}\nTLSCertificateFile {}\nTLSCertificateKeyFile {}\n",
+            self.ca.display(),
+            self.certificate.display(),
+            self.key.display()
+        )
+    }
+}
+
+fn write_tls_files(dir: &Path) -> io::Result<TlsFiles> {
+    fs::create_dir_all(dir)?;
+    let ca = TestCa::new("Delius directory test CA");
+    let (certificate, key) = ca.server_certificate(&["localhost", "127.0.0.1"]);
+    let files = TlsFiles { ca: dir.join("ca.pem"), certificate: dir.join("server.pem"), key: dir.join("server.key") };
+    fs::write(&files.ca, &ca.cert_pem)?;
+    fs::write(&files.certificate, certificate)?;
+    fs::write(&files.key, key)?;
+    Ok(files)
+}
+
+/// A certificate authority for tests.
+pub struct TestCa {
+    pub cert_pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().expect("CA key");
+        let cert = params.self_signed(&key).expect("CA certificate");
+        TestCa { cert_pem: cert.pem(), issuer: rcgen::Issuer::new(params, key) }
+    }
+
+    /// A server certificate for `names` (host names or IP addresses), and its key, both PEM.
+    pub fn server_certificate(&self, names: &[&str]) -> (String, String) {
+        use rcgen::{CertificateParams, DnType, KeyPair};
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("names");
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        let key = KeyPair::generate().expect("server key");
+        let cert = params.signed_by(&key, &self.issuer).expect("server certificate");
+        (cert.pem(), key.serialize_pem())
+    }
 }
