@@ -294,7 +294,7 @@ async fn in_transaction(
             return Ok(Created::Replayed(AppointmentCreated { id, urn }));
         };
         contact_log::insert_contact_alert(&tx, id, contact_type_id, &manager).await?;
-        audit::record(&*tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
+        audit::record(&**tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
         Ok(Created::New(AppointmentCreated { id, urn }))
     }
     .await;

@@ -250,7 +250,7 @@ async fn in_transaction(
             .await?
             .ok_or_else(|| ApiError::Internal("case-note contact was not inserted".into()))?;
         contact_log::insert_contact_alert(&tx, contact_id, contact_type_id, &manager).await?;
-        audit::record(&*tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
+        audit::record(&**tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
         Ok(())
     }
     .await;

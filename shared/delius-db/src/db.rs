@@ -77,12 +77,12 @@ impl managed::Manager for DeliusManager {
             match connector {
                 Some(tls) => {
                     let (client, connection) =
-                        config.connect(tls.clone()).await.map_err(|e| DbError::Connect { host, source: e })?;
+                        config.connect(tls.clone()).await.map_err(|e| DbError::connect(host, e))?;
                     Ok::<_, DbError>((client, tokio::spawn(drive(connection))))
                 }
                 None => {
                     let (client, connection) =
-                        config.connect(NoTls).await.map_err(|e| DbError::Connect { host, source: e })?;
+                        config.connect(NoTls).await.map_err(|e| DbError::connect(host, e))?;
                     Ok((client, tokio::spawn(drive(connection))))
                 }
             }

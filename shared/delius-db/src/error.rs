@@ -13,9 +13,11 @@ pub enum DbError {
     Credentials(String),
     #[error("could not connect to the database within {0:?}")]
     ConnectTimeout(Duration),
-    #[error("could not connect to the database at {host}: {source}")]
+    /// `reason` is the whole chain of causes (e.g. the TLS verification's).
+    #[error("could not connect to the database at {host}: {reason}")]
     Connect {
         host: String,
+        reason: String,
         #[source]
         source: tokio_postgres::Error,
     },
@@ -34,6 +36,20 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// A failed connection to `host`, with every cause spelled out:
+    /// tokio-postgres's own message ("error performing TLS handshake", "db
+    /// error") says little without them.
+    pub fn connect(host: String, source: tokio_postgres::Error) -> DbError {
+        let mut reason = source.to_string();
+        let mut cause = std::error::Error::source(&source);
+        while let Some(e) = cause {
+            reason.push_str(": ");
+            reason.push_str(&e.to_string());
+            cause = e.source();
+        }
+        DbError::Connect { host, reason, source }
+    }
+
     /// Failures that may well succeed if the same work is tried again:
     /// serialization and lock conflicts, lock waits and statements that
     /// reached their timeout, lost or unavailable connections, deadlines.

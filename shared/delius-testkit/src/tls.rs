@@ -106,7 +106,16 @@ impl TlsPostgres {
     }
 
     async fn create_delius(&self) -> io::Result<()> {
-        self.admin("postgres").await?.batch_execute("CREATE DATABASE delius").await.map_err(io::Error::other)?;
+        // Listening is not ready: "the database system is starting up" first.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let admin = loop {
+            match self.admin("postgres").await {
+                Ok(client) => break client,
+                Err(e) if std::time::Instant::now() > deadline => return Err(e),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        };
+        admin.batch_execute("CREATE DATABASE delius").await.map_err(io::Error::other)?;
         let mut client = self.admin("delius").await?;
         migrate::migrate(&mut client).await.map_err(io::Error::other)?;
         for seed in Seed::ALL {
