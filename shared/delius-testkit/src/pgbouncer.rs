@@ -76,6 +76,24 @@ impl PgBouncer {
         parsed.to_string()
     }
 
+    /// Makes PgBouncer open `n` server connections to the database of `url`
+    /// (it opens them only on demand): `n` clients hold a transaction each at
+    /// once. With `server_round_robin`, later transactions then rotate over
+    /// them, so a statement left on one server connection is missing on the next.
+    pub async fn open_server_connections(&self, url: &str, n: usize) {
+        let mut clients = Vec::new();
+        for _ in 0..n {
+            let (client, connection) =
+                tokio_postgres::connect(&self.url_for(url), tokio_postgres::NoTls).await.expect("connect to pgbouncer");
+            tokio::spawn(connection);
+            client.batch_execute("BEGIN; SELECT 1").await.expect("begin");
+            clients.push(client);
+        }
+        for client in &clients {
+            client.batch_execute("COMMIT").await.expect("commit");
+        }
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(OwnedChild::id)
     }

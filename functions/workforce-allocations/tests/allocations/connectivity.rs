@@ -97,6 +97,7 @@ async fn a_stalled_database_fails_the_record_within_its_deadline_and_the_next_de
 async fn a_mixed_batch_through_pgbouncer_in_transaction_mode_is_recorded() {
     let h = Harness::new().await;
     let bouncer = PgBouncer::start(&h.test_db.url, PoolSizes::default()).expect("pgbouncer");
+    bouncer.open_server_connections(&h.test_db.url, 4).await;
     let db = Database::new(config(&h, &bouncer.url_for(&h.test_db.url))).expect("pool");
     let before = counts(&h.client).await;
     let event = h.event("mixed-batch.json");
