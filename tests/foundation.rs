@@ -339,6 +339,7 @@ fn config_for(url: String, timeout: Duration) -> DatabaseConfig {
         delius_username: "ResettlementPassportAndDelius".into(),
         tls: Default::default(),
         timeouts: Default::default(),
+        host_override: None,
     }
 }
 

@@ -72,6 +72,7 @@ fn secret_config(arn: &str, timeout: Duration) -> DatabaseConfig {
         delius_username: "ResettlementPassportAndDelius".into(),
         tls: Default::default(),
         timeouts: Default::default(),
+        host_override: None,
     }
 }
 

@@ -201,6 +201,7 @@ fn config(url: &str, pool_size: usize) -> DatabaseConfig {
         delius_username: USER.to_string(),
         tls: Default::default(),
         timeouts: Default::default(),
+        host_override: None,
     }
 }
 

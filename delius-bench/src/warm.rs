@@ -149,6 +149,7 @@ fn config(url: &str) -> DatabaseConfig {
         delius_username: RESETTLEMENT_USER.to_string(),
         tls: Default::default(),
         timeouts: Default::default(),
+        host_override: None,
     }
 }
 

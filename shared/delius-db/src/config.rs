@@ -47,6 +47,9 @@ pub struct DatabaseConfig {
     pub tls: TlsConfig,
     /// Bounds on every other wait for the database.
     pub timeouts: Timeouts,
+    /// `DB_HOST`: connect here instead of the secret's `host` (an RDS Proxy
+    /// endpoint in front of the instance the secret describes).
+    pub host_override: Option<String>,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -128,7 +131,8 @@ impl DatabaseConfig {
         };
         let delius_username = non_empty("DELIUS_USERNAME").unwrap_or_else(|| default_username.to_string());
         let tls = tls_config(&credentials, non_empty("DB_SSLMODE"), non_empty("DB_CA_BUNDLE"))?;
-        Ok(DatabaseConfig { credentials, pool_size, connect_timeout, delius_username, tls, timeouts })
+        let host_override = non_empty("DB_HOST").map(|h| h.trim().to_string());
+        Ok(DatabaseConfig { credentials, pool_size, connect_timeout, delius_username, tls, timeouts, host_override })
     }
 }
 
@@ -202,12 +206,14 @@ mod tests {
                 ("DB_STATEMENT_TIMEOUT_MS", "4000"),
                 ("DB_WORK_TIMEOUT_MS", "9000"),
                 ("DB_CHECKOUT_TIMEOUT_MS", "700"),
+                ("DB_HOST", "proxy.example"),
             ]),
             1,
             "x",
         )
         .unwrap();
         assert_eq!(c.tls.mode, SslMode::VerifyFull);
+        assert_eq!(c.host_override.as_deref(), Some("proxy.example"));
         assert_eq!(c.tls.ca_bundle, Some(CaBundle::Path("/opt/rds-ca.pem".into())));
         assert_eq!(
             c.timeouts,

@@ -32,6 +32,7 @@ pub type Client = managed::Object<DeliusManager>;
 /// secret) once, the first time a connection is needed.
 pub struct DeliusManager {
     source: CredentialSource,
+    host_override: Option<String>,
     tls: TlsConfig,
     connect_timeout: Duration,
     resolved: OnceCell<(tokio_postgres::Config, Option<RustlsConnect>)>,
@@ -54,6 +55,22 @@ impl DeliusManager {
                         secrets::secret_json::<secrets::RdsSecret>(secret_arn).await?.to_pg_config()
                     }
                 };
+                if let Some(host) = &self.host_override {
+                    // Same port, user and database: RDS Proxy takes the instance's.
+                    let port = config.get_ports().first().copied().unwrap_or(5432);
+                    let mut proxied = tokio_postgres::Config::new();
+                    proxied.host(host).port(port);
+                    if let Some(user) = config.get_user() {
+                        proxied.user(user);
+                    }
+                    if let Some(password) = config.get_password() {
+                        proxied.password(password);
+                    }
+                    if let Some(dbname) = config.get_dbname() {
+                        proxied.dbname(dbname);
+                    }
+                    config = proxied;
+                }
                 config.connect_timeout(self.connect_timeout);
                 config.ssl_mode(self.tls.mode.transport());
                 // Built here, at the first connection, not at init: cold start matters.
@@ -191,6 +208,7 @@ impl Database {
         let abandoned = Arc::new(Mutex::new(None));
         let manager = DeliusManager {
             source: config.credentials,
+            host_override: config.host_override,
             tls: config.tls,
             connect_timeout: config.connect_timeout,
             resolved: OnceCell::new(),
