@@ -176,8 +176,7 @@ async fn the_appointment_listing_works_through_pgbouncer_in_transaction_mode() {
 async fn a_silent_database_is_a_503_within_the_deadline_and_the_next_request_works() {
     let test_db = TestDb::new().await;
     let upstream = url::Url::parse(&test_db.url).unwrap();
-    let address: SocketAddr =
-        format!("{}:{}", upstream.host_str().unwrap(), upstream.port().unwrap()).parse().unwrap();
+    let address: SocketAddr = format!("{}:{}", upstream.host_str().unwrap(), upstream.port().unwrap()).parse().unwrap();
     let hole = BlackHole::start(address).await.unwrap();
     let mut config = DatabaseConfig::for_url(&hole.url_for(&test_db.url), 1, USER).unwrap();
     config.connect_timeout = Duration::from_millis(700);

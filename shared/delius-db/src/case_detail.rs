@@ -318,7 +318,8 @@ pub async fn duty_to_refer_nsi(
     identifier: PersonIdentifier,
     value: &str,
 ) -> Result<Option<DutyToReferNsi>, CaseDetailError> {
-    let Some(row) = at_most_one(client.query_typed(identifier.duty_to_refer_sql(), &[(&value, Type::BPCHAR)]).await?)? else {
+    let Some(row) = at_most_one(client.query_typed(identifier.duty_to_refer_sql(), &[(&value, Type::BPCHAR)]).await?)?
+    else {
         return Ok(None);
     };
     let nsi_id: i64 = row.get("nsi_id");

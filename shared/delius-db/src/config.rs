@@ -117,9 +117,11 @@ impl DatabaseConfig {
         };
         let millis = |name: &'static str, default: Duration| match non_empty(name) {
             None => Ok(default),
-            Some(v) => v.trim().parse::<u64>().ok().filter(|ms| *ms > 0).map(Duration::from_millis).ok_or_else(|| {
-                ConfigError::Invalid { var: name, reason: format!("expected milliseconds, got {v:?}") }
-            }),
+            Some(v) => {
+                v.trim().parse::<u64>().ok().filter(|ms| *ms > 0).map(Duration::from_millis).ok_or_else(|| {
+                    ConfigError::Invalid { var: name, reason: format!("expected milliseconds, got {v:?}") }
+                })
+            }
         };
         let connect_timeout = millis("DB_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT)?;
         let defaults = Timeouts::default();
@@ -161,11 +163,7 @@ fn tls_config(
 impl DatabaseConfig {
     /// A configuration for `url` with every other value at its default.
     pub fn for_url(url: &str, pool_size: usize, delius_username: &str) -> Result<Self, ConfigError> {
-        Self::from_lookup(
-            |name| (name == "DATABASE_URL").then(|| url.to_string()),
-            pool_size,
-            delius_username,
-        )
+        Self::from_lookup(|name| (name == "DATABASE_URL").then(|| url.to_string()), pool_size, delius_username)
     }
 }
 

@@ -98,8 +98,7 @@ impl managed::Manager for DeliusManager {
                     Ok::<_, DbError>((client, tokio::spawn(drive(connection))))
                 }
                 None => {
-                    let (client, connection) =
-                        config.connect(NoTls).await.map_err(|e| DbError::connect(host, e))?;
+                    let (client, connection) = config.connect(NoTls).await.map_err(|e| DbError::connect(host, e))?;
                     Ok((client, tokio::spawn(drive(connection))))
                 }
             }

@@ -288,8 +288,9 @@ impl MakeTlsConnect<Socket> for RustlsConnect {
     type Error = io::Error;
 
     fn make_tls_connect(&mut self, host: &str) -> Result<RustlsConnectHost, io::Error> {
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{host} is not a TLS server name: {e}")))?;
+        let name = ServerName::try_from(host.to_string()).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{host} is not a TLS server name: {e}"))
+        })?;
         Ok(RustlsConnectHost { config: self.config.clone(), name, host: host.to_string() })
     }
 }
@@ -369,7 +370,8 @@ mod tests {
 
     #[test]
     fn a_bundle_without_certificates_is_refused() {
-        let config = TlsConfig { mode: SslMode::VerifyFull, ca_bundle: Some(CaBundle::Pem("-----BEGIN nothing".into())) };
+        let config =
+            TlsConfig { mode: SslMode::VerifyFull, ca_bundle: Some(CaBundle::Pem("-----BEGIN nothing".into())) };
         assert!(connector(&config).is_err());
     }
 }

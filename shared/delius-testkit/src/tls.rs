@@ -100,7 +100,8 @@ impl TlsPostgres {
     /// A superuser connection over the Unix socket (no TLS needed there).
     pub async fn admin(&self, database: &str) -> io::Result<tokio_postgres::Client> {
         let config = format!("host={} port={} user=postgres dbname={database}", self.dir.path().display(), self.port);
-        let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls).await.map_err(io::Error::other)?;
+        let (client, connection) =
+            tokio_postgres::connect(&config, tokio_postgres::NoTls).await.map_err(io::Error::other)?;
         tokio::spawn(connection);
         Ok(client)
     }

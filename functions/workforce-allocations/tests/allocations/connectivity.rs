@@ -60,8 +60,7 @@ async fn a_locked_person_fails_fast_and_alone_and_succeeds_when_delivered_again(
 async fn a_stalled_database_fails_the_record_within_its_deadline_and_the_next_delivery_works() {
     let h = Harness::with(|s| s.retry.attempts = 1).await;
     let upstream = url::Url::parse(&h.test_db.url).unwrap();
-    let address: SocketAddr =
-        format!("{}:{}", upstream.host_str().unwrap(), upstream.port().unwrap()).parse().unwrap();
+    let address: SocketAddr = format!("{}:{}", upstream.host_str().unwrap(), upstream.port().unwrap()).parse().unwrap();
     let hole = BlackHole::start(address).await.unwrap();
     let db = Database::new(config(&h, &hole.url_for(&h.test_db.url))).expect("pool");
     let person = offender_id(&h.client, "X123456").await;
