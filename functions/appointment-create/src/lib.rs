@@ -299,7 +299,7 @@ async fn in_transaction(
     }
     .await;
     match &result {
-        Ok(Created::New(_)) => tx.commit().await.map_err(delius_db::DbError::from)?,
+        Ok(Created::New(_)) => tx.commit().await?,
         // A replay writes nothing; a failure keeps nothing.
         _ => {
             if let Err(e) = tx.rollback().await {

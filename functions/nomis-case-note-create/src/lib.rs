@@ -255,7 +255,7 @@ async fn in_transaction(
     }
     .await;
     match &result {
-        Ok(()) => tx.commit().await.map_err(DbError::from)?,
+        Ok(()) => tx.commit().await?,
         Err(_) => {
             if let Err(e) = tx.rollback().await {
                 tracing::warn!(error = %e, "rollback failed");
