@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and tools use (PostgreSQL, OpenLDAP, zip, curl) when missing.
+# Installs the Debian packages the tests and tools use (PostgreSQL, PgBouncer, OpenLDAP, zip, curl) when missing.
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
 command -v zip >/dev/null 2>&1 || missing+=(zip)
@@ -17,4 +18,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's slapd package starts a system-wide server; the tests run their own.
-if command -v service >/dev/null 2>&1; then service slapd stop >/dev/null 2>&1 || true; fi
+# Likewise PgBouncer's.
+if command -v service >/dev/null 2>&1; then
+  service slapd stop >/dev/null 2>&1 || true
+  service pgbouncer stop >/dev/null 2>&1 || true
+fi

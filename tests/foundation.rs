@@ -337,6 +337,9 @@ fn config_for(url: String, timeout: Duration) -> DatabaseConfig {
         pool_size: 1,
         connect_timeout: timeout,
         delius_username: "ResettlementPassportAndDelius".into(),
+        tls: Default::default(),
+        timeouts: Default::default(),
+        host_override: None,
     }
 }
 

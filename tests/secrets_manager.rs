@@ -70,6 +70,9 @@ fn secret_config(arn: &str, timeout: Duration) -> DatabaseConfig {
         pool_size: 1,
         connect_timeout: timeout,
         delius_username: "ResettlementPassportAndDelius".into(),
+        tls: Default::default(),
+        timeouts: Default::default(),
+        host_override: None,
     }
 }
 

@@ -20,6 +20,13 @@ const CONTRACT: &[&str] = &[
     "DB_SECRET_ARN",
     "DB_POOL_SIZE",
     "DB_CONNECT_TIMEOUT_MS",
+    "DB_CHECKOUT_TIMEOUT_MS",
+    "DB_LOCK_TIMEOUT_MS",
+    "DB_STATEMENT_TIMEOUT_MS",
+    "DB_WORK_TIMEOUT_MS",
+    "DB_SSLMODE",
+    "DB_CA_BUNDLE",
+    "DB_HOST",
     "DELIUS_USERNAME",
     "HMPPS_AUTH_JWKS_URL",
     "HMPPS_AUTH_ISSUER",
@@ -581,7 +588,7 @@ fn environment_variables_follow_the_configuration_contract() {
             } else {
                 assert!(ldap.is_empty(), "{binary}: only the appointments list reads LDAP");
             }
-            assert_eq!(names.len(), 3 + ldap.len(), "{binary}: {names:?}");
+            assert_eq!(names.len(), 3 + DB_CONNECTIVITY.len() + ldap.len(), "{binary}: {names:?}");
         }
     }
 }
@@ -1031,4 +1038,112 @@ fn the_cargo_lambda_watch_router_serves_every_route() {
     let expected: BTreeSet<String> =
         ROUTES.iter().map(|r| format!("{} {} -> {}", r.method, r.path, r.function)).collect();
     assert_eq!(served, expected);
+}
+
+/// The database connectivity variables every function that reaches Delius gets.
+const DB_CONNECTIVITY: &[&str] = &[
+    "DB_SSLMODE",
+    "DB_CA_BUNDLE",
+    "DB_HOST",
+    "DB_CONNECT_TIMEOUT_MS",
+    "DB_CHECKOUT_TIMEOUT_MS",
+    "DB_LOCK_TIMEOUT_MS",
+    "DB_STATEMENT_TIMEOUT_MS",
+    "DB_WORK_TIMEOUT_MS",
+];
+
+fn millis(env: &BTreeMap<String, &'static Value>, name: &str, binary: &str) -> i64 {
+    let text = env.get(name).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("{binary}: {name} is a string"));
+    text.parse().unwrap_or_else(|_| panic!("{binary}: {name} = {text:?} is not milliseconds"))
+}
+
+#[test]
+fn database_connections_are_tls_verified_bounded_and_may_go_through_a_proxy() {
+    assert_eq!(at(parameter("DbSslMode"), "Default").as_str(), Some("verify-full"));
+    assert_eq!(
+        strings(at(parameter("DbSslMode"), "AllowedValues")),
+        ["disable", "prefer", "require", "verify-ca", "verify-full"]
+    );
+    assert_eq!(at(parameter("DbCaBundle"), "Default").as_str(), Some(""));
+    for (binary, f) in functions() {
+        if binary == AUTHORIZER {
+            continue;
+        }
+        let env = f.env();
+        for name in DB_CONNECTIVITY {
+            assert!(env.contains_key(*name), "{binary}: {name}");
+        }
+        assert_eq!(ref_to(env["DB_SSLMODE"]), Some("DbSslMode"), "{binary}");
+        assert_eq!(ref_to(env["DB_CA_BUNDLE"]), Some("DbCaBundle"), "{binary}");
+        // The created proxy's endpoint, else the given one (empty: the secret's host).
+        let (call, args) = intrinsic(env["DB_HOST"]).expect("DB_HOST is an !If");
+        assert_eq!(call, "If", "{binary}");
+        assert_eq!(args[0].as_str(), Some("CreatesDbProxy"));
+        assert_eq!(get_att(&args[1]), Some(("DbProxy".into(), "Endpoint".into())));
+        assert_eq!(ref_to(&args[2]), Some("DbProxyEndpoint"));
+
+        // Every wait inside the function's timeout, with time left to answer.
+        let timeout_ms = int(f.effective("Timeout"), "Timeout") * 1000;
+        let (connect, checkout, lock, statement, work) = (
+            millis(&env, "DB_CONNECT_TIMEOUT_MS", binary),
+            millis(&env, "DB_CHECKOUT_TIMEOUT_MS", binary),
+            millis(&env, "DB_LOCK_TIMEOUT_MS", binary),
+            millis(&env, "DB_STATEMENT_TIMEOUT_MS", binary),
+            millis(&env, "DB_WORK_TIMEOUT_MS", binary),
+        );
+        assert!(lock < statement && statement <= work, "{binary}: lock {lock} < statement {statement} <= work {work}");
+        assert!(connect < work && checkout < work, "{binary}: connect and checkout within the work deadline");
+        if binary == ALLOCATIONS {
+            // 3 attempts per record (2 HTTP calls of 10 s each plus the database work), 2 rounds.
+            assert!(2 * 3 * (20_000 + work) <= timeout_ms, "{binary}: {work} ms of work per attempt");
+        } else {
+            assert!(work + 1000 < timeout_ms, "{binary}: work {work} ms in a {timeout_ms} ms timeout");
+        }
+        // A created proxy lends a connection within 5 s: below the work deadline.
+        assert!(5000 < work, "{binary}");
+    }
+
+    let proxy = resource("DbProxy");
+    assert_eq!(at(proxy, "Condition").as_str(), Some("CreatesDbProxy"));
+    assert_eq!(at(proxy, "Properties.EngineFamily").as_str(), Some("POSTGRESQL"));
+    assert_eq!(at(proxy, "Properties.RequireTLS").as_bool(), Some(true));
+    assert_eq!(ref_to(at(&at(proxy, "Properties.Auth")[0], "SecretArn")), Some("DbSecretArn"));
+    let group = resource("DbProxyTargetGroup");
+    assert_eq!(ref_to(at(group, "Properties.DBProxyName")), Some("DbProxy"));
+    assert_eq!(int(at(group, "Properties.ConnectionPoolConfigurationInfo.ConnectionBorrowTimeout"), "borrow"), 5);
+    assert_eq!(
+        ref_to(at(group, "Properties.ConnectionPoolConfigurationInfo.MaxConnectionsPercent")),
+        Some("DbProxyMaxConnectionsPercent")
+    );
+}
+
+#[test]
+fn the_connection_budget_is_capped_by_reserved_concurrency() {
+    // Each instance of a function holds at most DB_POOL_SIZE connections, and
+    // reserved concurrency caps the instances: the sum is what the database
+    // (or the proxy's client side) can see. docs/deployment.md gives the figures.
+    let http_reserved = int(at(parameter("HttpReservedConcurrency"), "Default"), "HttpReservedConcurrency");
+    let mut budget = 0;
+    for (binary, f) in functions() {
+        if binary == AUTHORIZER {
+            assert!(f.props().get("ReservedConcurrentExecutions").is_none(), "the authorizer holds no connection");
+            continue;
+        }
+        let pool: i64 = f.env()["DB_POOL_SIZE"].as_str().unwrap().parse().unwrap();
+        let reserved = at(f.props(), "ReservedConcurrentExecutions");
+        let instances = if binary == ALLOCATIONS {
+            let n = int(reserved, "ReservedConcurrentExecutions");
+            let (event, _) = allocations_sqs_event();
+            let maximum = int(at(event, "Properties.ScalingConfig.MaximumConcurrency"), "MaximumConcurrency");
+            assert_eq!(maximum, n, "{binary}");
+            n
+        } else {
+            assert_eq!(ref_to(reserved), Some("HttpReservedConcurrency"), "{binary}");
+            http_reserved
+        };
+        budget += instances * pool;
+    }
+    assert_eq!(budget, 8 * 10 + 5 * 2, "the arithmetic of docs/deployment.md");
+    let docs = std::fs::read_to_string(delius_testkit::repo_root().join("docs/deployment.md")).unwrap();
+    assert!(docs.contains("## Connections") && docs.contains(&format!("= {budget}")), "docs/deployment.md");
 }

@@ -199,6 +199,9 @@ fn config(url: &str, pool_size: usize) -> DatabaseConfig {
         pool_size,
         connect_timeout: std::time::Duration::from_secs(5),
         delius_username: USER.to_string(),
+        tls: Default::default(),
+        timeouts: Default::default(),
+        host_override: None,
     }
 }
 

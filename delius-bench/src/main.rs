@@ -9,6 +9,7 @@
 
 mod alloc;
 mod auth;
+mod burst;
 mod cold;
 mod load;
 mod pgwire;
@@ -20,9 +21,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "delius-bench [--smoke] [--bins release|debug] [--only cold,auth,warm,alloc,load]
+const USAGE: &str = "delius-bench [--smoke] [--bins release|debug] [--only cold,auth,warm,alloc,load,burst]
   [--cold-runs N] [--warm-requests N] [--warm-runs N] [--warmup N] [--alloc-batches N]
-  [--load-seconds S] [--load-clients N] [--load-runs N] [--out FILE]";
+  [--load-seconds S] [--load-clients N] [--load-runs N] [--burst-rounds N] [--out FILE]
+  (sections: cold, auth, warm, alloc, load, burst; the smoke run leaves out burst)";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -38,6 +40,8 @@ pub struct Options {
     pub load_seconds: f64,
     pub load_clients: usize,
     pub load_runs: usize,
+    /// Rounds of the burst scale model (200 simultaneous GETs each).
+    pub burst_rounds: usize,
     pub out: PathBuf,
 }
 
@@ -46,7 +50,14 @@ impl Options {
         Options {
             smoke: false,
             bins: "release".into(),
-            sections: vec!["cold".into(), "auth".into(), "warm".into(), "alloc".into(), "load".into()],
+            sections: vec![
+                "cold".into(),
+                "auth".into(),
+                "warm".into(),
+                "alloc".into(),
+                "load".into(),
+                "burst".into(),
+            ],
             cold_runs: 10,
             warm_requests: 1000,
             warm_runs: 3,
@@ -55,6 +66,7 @@ impl Options {
             load_seconds: 30.0,
             load_clients: 64,
             load_runs: 3,
+            burst_rounds: 10,
             out: target_dir().join("bench").join("results.json"),
         }
     }
@@ -70,6 +82,9 @@ impl Options {
         self.load_seconds = 2.0;
         self.load_clients = 8;
         self.load_runs = 1;
+        // The burst needs PgBouncer and 400 connections' worth of time: `make bench` only.
+        self.sections.retain(|s| s != "burst");
+        self.burst_rounds = 1;
         self.out = target_dir().join("bench").join("smoke.json");
         self
     }
@@ -99,6 +114,7 @@ impl Options {
                 }
                 "--load-clients" => options.load_clients = number(value()?)?,
                 "--load-runs" => options.load_runs = number(value()?)?,
+                "--burst-rounds" => options.burst_rounds = number(value()?)?,
                 "--out" => options.out = PathBuf::from(value()?),
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
@@ -237,6 +253,9 @@ async fn run(options: &Options) -> report::Results {
     }
     if options.wants("load") {
         results.load = Some(load::run(options).await);
+    }
+    if options.wants("burst") {
+        results.burst = burst::run(options).await;
     }
     results
 }

@@ -52,6 +52,7 @@ pub struct Results {
     pub warm: Vec<WarmRow>,
     pub allocations: Vec<AllocRow>,
     pub load: Option<LoadResult>,
+    pub burst: Vec<crate::burst::BurstRow>,
     /// Targets missed, by name.
     pub missed: Vec<String>,
 }
@@ -86,6 +87,7 @@ impl Results {
             warm: Vec::new(),
             allocations: Vec::new(),
             load: None,
+            burst: Vec::new(),
             missed: Vec::new(),
         }
     }
@@ -337,6 +339,32 @@ pub fn table(results: &Results) -> String {
         }
     }
 
+    if !results.burst.is_empty() {
+        out.push_str(
+            "\nBurst: 200 containers (pools of one connection) x rounds of simultaneous GETs (CRN, community \
+             manager, person), database limited to 40 connections (role CONNECTION LIMIT 40); PgBouncer with \
+             20 server connections\n",
+        );
+        let rows: Vec<Vec<String>> = results
+            .burst
+            .iter()
+            .map(|r| {
+                vec![
+                    r.path.clone(),
+                    r.requests.to_string(),
+                    r.ok.to_string(),
+                    r.unavailable.to_string(),
+                    r.other.to_string(),
+                    num(r.requests_per_second, 0),
+                    num(r.p50_ms, 2),
+                    num(r.p99_ms, 2),
+                    num(r.max_ms, 2),
+                ]
+            })
+            .collect();
+        render(&mut out, &["path", "requests", "200", "503", "other", "req/s", "p50 ms", "p99 ms", "max ms"], &rows);
+    }
+
     let errors = errors(results);
     let missed = missed(results);
     if !missed.is_empty() {
@@ -417,6 +445,9 @@ pub fn errors(results: &Results) -> Vec<String> {
             errors.push(format!("load: {} errors of {} requests", load.errors, load.requests));
         }
         errors.extend(load.problems.iter().map(|p| format!("load: {p}")));
+    }
+    for r in &results.burst {
+        errors.extend(r.errors.iter().map(|e| format!("burst {}: {e}", r.path)));
     }
     errors
 }

@@ -147,6 +147,9 @@ fn config(url: &str) -> DatabaseConfig {
         pool_size: 1,
         connect_timeout: std::time::Duration::from_secs(5),
         delius_username: RESETTLEMENT_USER.to_string(),
+        tls: Default::default(),
+        timeouts: Default::default(),
+        host_override: None,
     }
 }
 

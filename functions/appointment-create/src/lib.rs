@@ -31,7 +31,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
         let appointment = CreateAppointment::from_body(request.body())?;
-        let (status, created) = match create(db, &crn, &appointment).await? {
+        let (status, created) = match db.within_deadline(create(db, &crn, &appointment)).await? {
             Created::New(body) => (StatusCode::CREATED, body),
             Created::Replayed(body) => (StatusCode::OK, body),
         };
@@ -220,7 +220,7 @@ pub async fn create(db: &Database, crn: &str, appointment: &CreateAppointment) -
     let started = london_now();
     let mut client = db.client().await?;
     let user_id = db.service_user_id(&client).await?;
-    let result = in_transaction(&mut client, crn, appointment, user_id, started).await;
+    let result = in_transaction(db, &mut client, crn, appointment, user_id, started).await;
     if let Err(failure) = &result {
         let written =
             audit::record(&**client, ADD_CONTACT, user_id, started, Outcome::Failure, &Parameters::new()).await;
@@ -232,13 +232,14 @@ pub async fn create(db: &Database, crn: &str, appointment: &CreateAppointment) -
 }
 
 async fn in_transaction(
+    db: &Database,
     client: &mut Client,
     crn: &str,
     appointment: &CreateAppointment,
     user_id: i64,
     started: chrono::NaiveDateTime,
 ) -> Result<Created, ApiError> {
-    let tx = client.transaction().await.map_err(delius_db::DbError::from)?;
+    let tx = db.begin(client).await?;
     let result: Result<Created, ApiError> = async {
         let manager =
             contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
@@ -293,12 +294,12 @@ async fn in_transaction(
             return Ok(Created::Replayed(AppointmentCreated { id, urn }));
         };
         contact_log::insert_contact_alert(&tx, id, contact_type_id, &manager).await?;
-        audit::record(&*tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
+        audit::record(&**tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
         Ok(Created::New(AppointmentCreated { id, urn }))
     }
     .await;
     match &result {
-        Ok(Created::New(_)) => tx.commit().await.map_err(delius_db::DbError::from)?,
+        Ok(Created::New(_)) => tx.commit().await?,
         // A replay writes nothing; a failure keeps nothing.
         _ => {
             if let Err(e) = tx.rollback().await {

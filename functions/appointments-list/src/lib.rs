@@ -29,7 +29,7 @@ pub async fn handle(db: &Database, directory: Option<&StaffDirectory>, request: 
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let query = PageQuery::from_request(&request)?;
         let crn = path_param(&request, "crn")?;
-        let body = list(db, directory, &crn, &query).await?;
+        let body = db.within_deadline(list(db, directory, &crn, &query)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

@@ -71,7 +71,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let identifier = identifier_type(query_param(&request, "type").as_deref())?;
         let value = path_param(&request, "value")?;
-        let body = find(db, identifier, &value).await?;
+        let body = db.within_deadline(find(db, identifier, &value)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

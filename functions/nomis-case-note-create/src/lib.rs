@@ -37,7 +37,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
         let case_note = CaseNote::from_body(request.body())?;
-        create(db, &crn, &case_note).await?;
+        db.within_deadline(create(db, &crn, &case_note)).await?;
         Ok(Response::builder().status(StatusCode::CREATED).body(Body::Empty).expect("static response parts are valid"))
     })
     .await
@@ -198,7 +198,7 @@ pub async fn create(db: &Database, crn: &str, case_note: &CaseNote) -> Result<()
     let started = london_now();
     let mut client = db.client().await?;
     let user_id = db.service_user_id(&client).await?;
-    let result = in_transaction(&mut client, crn, case_note, user_id, started).await;
+    let result = in_transaction(db, &mut client, crn, case_note, user_id, started).await;
     if let Err(failure) = &result {
         let written =
             audit::record(&**client, ADD_CONTACT, user_id, started, Outcome::Failure, &Parameters::new()).await;
@@ -210,13 +210,14 @@ pub async fn create(db: &Database, crn: &str, case_note: &CaseNote) -> Result<()
 }
 
 async fn in_transaction(
+    db: &Database,
     client: &mut Client,
     crn: &str,
     case_note: &CaseNote,
     user_id: i64,
     started: NaiveDateTime,
 ) -> Result<(), ApiError> {
-    let mut tx = client.transaction().await.map_err(DbError::from)?;
+    let mut tx = db.begin(client).await?;
     let result: Result<(), ApiError> = async {
         let offender_id =
             contact_log::live_offender_id(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
@@ -249,12 +250,12 @@ async fn in_transaction(
             .await?
             .ok_or_else(|| ApiError::Internal("case-note contact was not inserted".into()))?;
         contact_log::insert_contact_alert(&tx, contact_id, contact_type_id, &manager).await?;
-        audit::record(&*tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
+        audit::record(&**tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
         Ok(())
     }
     .await;
     match &result {
-        Ok(()) => tx.commit().await.map_err(DbError::from)?,
+        Ok(()) => tx.commit().await?,
         Err(_) => {
             if let Err(e) = tx.rollback().await {
                 tracing::warn!(error = %e, "rollback failed");

@@ -21,7 +21,7 @@ pub struct CaseIdentifiers {
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let noms_id = path_param(&request, "nomsId")?;
-        let body = find(db, &noms_id).await?;
+        let body = db.within_deadline(find(db, &noms_id)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

@@ -33,7 +33,7 @@ pub struct MappaDetail {
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
     handler::serve(FUNCTION, request, |request, _caller| async move {
         let crn = path_param(&request, "crn")?;
-        let body = find(db, &crn).await?;
+        let body = db.within_deadline(find(db, &crn)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

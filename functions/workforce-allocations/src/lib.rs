@@ -142,7 +142,11 @@ async fn attempt_once(
         Err(e) => return (None, Err(e)),
     };
     let kind = detail.kind();
-    let result = allocate::record(db, &detail, message.crn.as_deref(), allocations.produce_spod03_contact).await;
+    // The record's database work has its own deadline: a stalled database
+    // fails this record (retryable), not the batch.
+    let result = db
+        .within_deadline(allocate::record(db, &detail, message.crn.as_deref(), allocations.produce_spod03_contact))
+        .await;
     (Some(kind), result)
 }
 

@@ -92,12 +92,12 @@ pub async fn record<C: GenericClient>(
             return Ok(());
         }
         let known = client
-            .query_opt(
+            .query_typed(
                 "SELECT 1 FROM business_interaction WHERE business_interaction_code = $1",
-                &[&business_interaction_code],
+                &[(&business_interaction_code, Type::VARCHAR)],
             )
             .await?;
-        if known.is_none() {
+        if known.is_empty() {
             return Err(DbError::NotFound(format!(
                 "BusinessInteraction with code of {business_interaction_code} not found"
             )));

@@ -3,8 +3,10 @@
 //! the latest initiated Duty to Refer NSI with its manager and the person's
 //! main address.
 //!
-//! Every read is one statement, one round trip, prepared once per connection
-//! (`prepare_cached`). The SQL is public so that a benchmark can run exactly
+//! Every read is one statement, one round trip, on the unnamed statement
+//! (`query_typed`: parse, bind and execute in one go, nothing left on the
+//! server connection, so a transaction-mode pooler can move the next
+//! statement to another server connection). The SQL is public so that a benchmark can run exactly
 //! these statements directly. Global filters: live offenders
 //! (`soft_deleted = 0`), live and active managers, live and active NSIs and
 //! NSI managers, live addresses, live registrations that are not deregistered.
@@ -16,6 +18,8 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use deadpool_postgres::ClientWrapper;
+use tokio_postgres::Row;
+use tokio_postgres::types::Type;
 
 use crate::error::DbError;
 
@@ -28,6 +32,14 @@ pub enum CaseDetailError {
     /// with the same NOMS number): a data problem, not the caller's.
     #[error("{0}")]
     NotUnique(String),
+}
+
+/// `query_opt`'s rule for the unnamed statement: no row or one.
+fn at_most_one(rows: Vec<Row>) -> Result<Option<Row>, CaseDetailError> {
+    if rows.len() > 1 {
+        return Err(CaseDetailError::NotUnique(format!("{} rows where at most one was expected", rows.len())));
+    }
+    Ok(rows.into_iter().next())
 }
 
 impl From<tokio_postgres::Error> for CaseDetailError {
@@ -47,8 +59,7 @@ pub const CRN_BY_NOMS_NUMBER: &str = "SELECT rtrim(crn) AS crn FROM offender \
 
 /// The CRN of the live person with NOMS number `noms_number`.
 pub async fn crn_by_noms_number(client: &ClientWrapper, noms_number: &str) -> Result<Option<String>, CaseDetailError> {
-    let statement = client.prepare_cached(CRN_BY_NOMS_NUMBER).await?;
-    let rows = client.query(&statement, &[&noms_number]).await?;
+    let rows = client.query_typed(CRN_BY_NOMS_NUMBER, &[(&noms_number, Type::BPCHAR)]).await?;
     match rows.as_slice() {
         [] => Ok(None),
         [row] => Ok(Some(row.get("crn"))),
@@ -94,8 +105,7 @@ pub async fn latest_mappa_registration(
     client: &ClientWrapper,
     crn: &str,
 ) -> Result<Option<MappaRegistration>, CaseDetailError> {
-    let statement = client.prepare_cached(LATEST_MAPPA_REGISTRATION).await?;
-    let row = client.query_opt(&statement, &[&crn]).await?;
+    let row = at_most_one(client.query_typed(LATEST_MAPPA_REGISTRATION, &[(&crn, Type::BPCHAR)]).await?)?;
     Ok(row.map(|row| {
         let reference = |code: &str, description: &str| {
             row.get::<_, Option<String>>(code).map(|code| ReferenceData { code, description: row.get(description) })
@@ -141,8 +151,7 @@ pub async fn community_manager_staff(
     client: &ClientWrapper,
     crn: &str,
 ) -> Result<Option<ManagerStaff>, CaseDetailError> {
-    let statement = client.prepare_cached(COMMUNITY_MANAGER_STAFF).await?;
-    let rows = client.query(&statement, &[&crn]).await?;
+    let rows = client.query_typed(COMMUNITY_MANAGER_STAFF, &[(&crn, Type::BPCHAR)]).await?;
     match rows.as_slice() {
         [] => Ok(None),
         [row] => Ok(Some(ManagerStaff {
@@ -175,8 +184,7 @@ pub struct Person {
 
 /// The live person with `crn`.
 pub async fn person_by_crn(client: &ClientWrapper, crn: &str) -> Result<Option<Person>, CaseDetailError> {
-    let statement = client.prepare_cached(PERSON_BY_CRN).await?;
-    let row = client.query_opt(&statement, &[&crn]).await?;
+    let row = at_most_one(client.query_typed(PERSON_BY_CRN, &[(&crn, Type::BPCHAR)]).await?)?;
     Ok(row.map(|row| Person {
         crn: row.get("crn"),
         first_name: row.get("first_name"),
@@ -310,8 +318,8 @@ pub async fn duty_to_refer_nsi(
     identifier: PersonIdentifier,
     value: &str,
 ) -> Result<Option<DutyToReferNsi>, CaseDetailError> {
-    let statement = client.prepare_cached(identifier.duty_to_refer_sql()).await?;
-    let Some(row) = client.query_opt(&statement, &[&value]).await? else {
+    let Some(row) = at_most_one(client.query_typed(identifier.duty_to_refer_sql(), &[(&value, Type::BPCHAR)]).await?)?
+    else {
         return Ok(None);
     };
     let nsi_id: i64 = row.get("nsi_id");

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::tls::{CaBundle, SslMode, TlsConfig};
+
 /// A configuration value that is missing or malformed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -42,9 +44,45 @@ pub struct DatabaseConfig {
     pub connect_timeout: Duration,
     /// `user_.distinguished_name` of the service's own Delius user.
     pub delius_username: String,
+    /// `sslmode` and extra trusted certificates.
+    pub tls: TlsConfig,
+    /// Bounds on every other wait for the database.
+    pub timeouts: Timeouts,
+    /// `DB_HOST`: connect here instead of the secret's `host` (an RDS Proxy
+    /// endpoint in front of the instance the secret describes).
+    pub host_override: Option<String>,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bounds on waiting for the database, client and server side. The defaults
+/// fit the HTTP functions (10 s Lambda timeout): connect 5 s, then the work
+/// 8 s, leaving time to answer 503. `template.yaml` sets each function's
+/// values from its own timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Waiting for a free pooled connection (`DB_CHECKOUT_TIMEOUT_MS`).
+    pub checkout: Duration,
+    /// `SET LOCAL lock_timeout` of every transaction (`DB_LOCK_TIMEOUT_MS`).
+    pub lock: Duration,
+    /// `SET LOCAL statement_timeout` of every transaction (`DB_STATEMENT_TIMEOUT_MS`).
+    pub statement: Duration,
+    /// Client-side deadline of one request's or record's database work
+    /// (`DB_WORK_TIMEOUT_MS`): the server-side timeouts cannot help when the
+    /// server (or the path to it) is gone.
+    pub work: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            checkout: Duration::from_secs(5),
+            lock: Duration::from_secs(2),
+            statement: Duration::from_secs(5),
+            work: Duration::from_secs(8),
+        }
+    }
+}
 
 impl DatabaseConfig {
     /// Reads `DATABASE_URL` or `DB_SECRET_ARN`, `DB_POOL_SIZE`, `DB_CONNECT_TIMEOUT_MS`
@@ -78,19 +116,55 @@ impl DatabaseConfig {
                 }
             },
         };
-        let connect_timeout = match non_empty("DB_CONNECT_TIMEOUT_MS") {
-            None => DEFAULT_CONNECT_TIMEOUT,
+        let millis = |name: &'static str, default: Duration| match non_empty(name) {
+            None => Ok(default),
             Some(v) => {
                 v.trim().parse::<u64>().ok().filter(|ms| *ms > 0).map(Duration::from_millis).ok_or_else(|| {
-                    ConfigError::Invalid {
-                        var: "DB_CONNECT_TIMEOUT_MS",
-                        reason: format!("expected milliseconds, got {v:?}"),
-                    }
-                })?
+                    ConfigError::Invalid { var: name, reason: format!("expected milliseconds, got {v:?}") }
+                })
             }
         };
+        let connect_timeout = millis("DB_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT)?;
+        let defaults = Timeouts::default();
+        let timeouts = Timeouts {
+            checkout: millis("DB_CHECKOUT_TIMEOUT_MS", defaults.checkout)?,
+            lock: millis("DB_LOCK_TIMEOUT_MS", defaults.lock)?,
+            statement: millis("DB_STATEMENT_TIMEOUT_MS", defaults.statement)?,
+            work: millis("DB_WORK_TIMEOUT_MS", defaults.work)?,
+        };
         let delius_username = non_empty("DELIUS_USERNAME").unwrap_or_else(|| default_username.to_string());
-        Ok(DatabaseConfig { credentials, pool_size, connect_timeout, delius_username })
+        let tls = tls_config(&credentials, non_empty("DB_SSLMODE"), non_empty("DB_CA_BUNDLE"))?;
+        let host_override = non_empty("DB_HOST").map(|h| h.trim().to_string());
+        Ok(DatabaseConfig { credentials, pool_size, connect_timeout, delius_username, tls, timeouts, host_override })
+    }
+}
+
+/// The URL's `sslmode`/`sslrootcert` win over `DB_SSLMODE`/`DB_CA_BUNDLE`.
+fn tls_config(
+    credentials: &CredentialSource,
+    sslmode: Option<String>,
+    ca_bundle: Option<String>,
+) -> Result<TlsConfig, ConfigError> {
+    let (url_mode, url_root) = match credentials {
+        CredentialSource::Url(url) => {
+            let (_, mode, root) = crate::tls::split_url(url);
+            (mode, root)
+        }
+        CredentialSource::SecretsManager { .. } => (None, None),
+    };
+    let mode = match (url_mode, sslmode) {
+        (Some(m), _) => SslMode::parse("DATABASE_URL sslmode", &m)?,
+        (None, Some(m)) => SslMode::parse("DB_SSLMODE", &m)?,
+        (None, None) => SslMode::default(),
+    };
+    let ca_bundle = url_root.or(ca_bundle).map(|v| CaBundle::from_value(&v));
+    Ok(TlsConfig { mode, ca_bundle })
+}
+
+impl DatabaseConfig {
+    /// A configuration for `url` with every other value at its default.
+    pub fn for_url(url: &str, pool_size: usize, delius_username: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| (name == "DATABASE_URL").then(|| url.to_string()), pool_size, delius_username)
     }
 }
 
@@ -116,6 +190,50 @@ mod tests {
         assert_eq!(c.pool_size, 2);
         assert_eq!(c.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
         assert_eq!(c.delius_username, "HMPPSAllocations");
+        assert_eq!(c.tls, TlsConfig::default());
+        assert_eq!(c.timeouts, Timeouts::default());
+    }
+
+    #[test]
+    fn tls_and_timeouts_are_read() {
+        let c = DatabaseConfig::from_lookup(
+            lookup(&[
+                ("DB_SECRET_ARN", "arn:x"),
+                ("DB_SSLMODE", "verify-full"),
+                ("DB_CA_BUNDLE", "/opt/rds-ca.pem"),
+                ("DB_LOCK_TIMEOUT_MS", "1500"),
+                ("DB_STATEMENT_TIMEOUT_MS", "4000"),
+                ("DB_WORK_TIMEOUT_MS", "9000"),
+                ("DB_CHECKOUT_TIMEOUT_MS", "700"),
+                ("DB_HOST", "proxy.example"),
+            ]),
+            1,
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.tls.mode, SslMode::VerifyFull);
+        assert_eq!(c.host_override.as_deref(), Some("proxy.example"));
+        assert_eq!(c.tls.ca_bundle, Some(CaBundle::Path("/opt/rds-ca.pem".into())));
+        assert_eq!(
+            c.timeouts,
+            Timeouts {
+                checkout: Duration::from_millis(700),
+                lock: Duration::from_millis(1500),
+                statement: Duration::from_millis(4000),
+                work: Duration::from_millis(9000),
+            }
+        );
+        // The URL's own sslmode wins.
+        let c = DatabaseConfig::from_lookup(
+            lookup(&[("DATABASE_URL", "postgres://h/db?sslmode=verify-ca"), ("DB_SSLMODE", "disable")]),
+            1,
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.tls.mode, SslMode::VerifyCa);
+        let err = DatabaseConfig::from_lookup(lookup(&[("DATABASE_URL", "postgres://h/db?sslmode=allow")]), 1, "x")
+            .unwrap_err();
+        assert!(err.to_string().contains("sslmode"), "{err}");
     }
 
     #[test]

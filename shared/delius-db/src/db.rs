@@ -1,16 +1,28 @@
 //! The connection pool. Nothing here touches the network until the first
 //! [`Database::client`] call.
+//!
+//! Behind a transaction-mode pooler (PgBouncer, RDS Proxy) consecutive
+//! transactions of one connection may run on different server connections, so
+//! nothing here leaves state behind a transaction: the statement cache is
+//! emptied (and its statements closed) before every COMMIT or ROLLBACK, the
+//! timeouts are `SET LOCAL`, and queries outside a transaction use the unnamed
+//! statement (`query_typed`).
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use deadpool_postgres::ClientWrapper;
 use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
+use tokio_postgres::types::Type;
 
-use crate::config::{CredentialSource, DatabaseConfig};
+use crate::config::{CredentialSource, DatabaseConfig, Timeouts};
 use crate::error::DbError;
 use crate::secrets;
+use crate::tls::{self, RustlsConnect, TlsConfig};
 
 /// A pooled connection: derefs to [`tokio_postgres::Client`] and offers
 /// `prepare_cached`.
@@ -20,24 +32,50 @@ pub type Client = managed::Object<DeliusManager>;
 /// secret) once, the first time a connection is needed.
 pub struct DeliusManager {
     source: CredentialSource,
+    host_override: Option<String>,
+    tls: TlsConfig,
     connect_timeout: Duration,
-    resolved: OnceCell<tokio_postgres::Config>,
+    resolved: OnceCell<(tokio_postgres::Config, Option<RustlsConnect>)>,
+    /// When work was last abandoned at its deadline (see [`Database::within_deadline`]).
+    abandoned: Arc<Mutex<Option<Instant>>>,
 }
 
 impl DeliusManager {
-    async fn pg_config(&self) -> Result<&tokio_postgres::Config, DbError> {
+    async fn pg_config(&self) -> Result<&(tokio_postgres::Config, Option<RustlsConnect>), DbError> {
         self.resolved
             .get_or_try_init(|| async {
                 let mut config = match &self.source {
-                    CredentialSource::Url(url) => url.parse::<tokio_postgres::Config>().map_err(|e| {
-                        DbError::Credentials(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
-                    })?,
+                    CredentialSource::Url(url) => {
+                        let (url, _, _) = tls::split_url(url);
+                        url.parse::<tokio_postgres::Config>().map_err(|e| {
+                            DbError::Credentials(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
+                        })?
+                    }
                     CredentialSource::SecretsManager { secret_arn } => {
                         secrets::secret_json::<secrets::RdsSecret>(secret_arn).await?.to_pg_config()
                     }
                 };
+                if let Some(host) = &self.host_override {
+                    // Same port, user and database: RDS Proxy takes the instance's.
+                    let port = config.get_ports().first().copied().unwrap_or(5432);
+                    let mut proxied = tokio_postgres::Config::new();
+                    proxied.host(host).port(port);
+                    if let Some(user) = config.get_user() {
+                        proxied.user(user);
+                    }
+                    if let Some(password) = config.get_password() {
+                        proxied.password(password);
+                    }
+                    if let Some(dbname) = config.get_dbname() {
+                        proxied.dbname(dbname);
+                    }
+                    config = proxied;
+                }
                 config.connect_timeout(self.connect_timeout);
-                Ok(config)
+                config.ssl_mode(self.tls.mode.transport());
+                // Built here, at the first connection, not at init: cold start matters.
+                let connector = tls::connector(&self.tls).map_err(DbError::Tls)?;
+                Ok((config, connector))
             })
             .await
     }
@@ -50,24 +88,106 @@ impl managed::Manager for DeliusManager {
     async fn create(&self) -> Result<ClientWrapper, DbError> {
         let timeout = self.connect_timeout;
         let connect = async {
-            let config = self.pg_config().await?;
-            config.connect(NoTls).await.map_err(DbError::Connect)
-        };
-        let (client, connection) =
-            tokio::time::timeout(timeout, connect).await.map_err(|_| DbError::ConnectTimeout(timeout))??;
-        let driver = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %e, "database connection closed");
+            let (config, connector) = self.pg_config().await?;
+            let host = hosts(config);
+            // Two arms: the connection's type depends on the stream's.
+            match connector {
+                Some(tls) => {
+                    let (client, connection) =
+                        config.connect(tls.clone()).await.map_err(|e| DbError::connect(host, e))?;
+                    Ok::<_, DbError>((client, tokio::spawn(drive(connection))))
+                }
+                None => {
+                    let (client, connection) = config.connect(NoTls).await.map_err(|e| DbError::connect(host, e))?;
+                    Ok((client, tokio::spawn(drive(connection))))
+                }
             }
-        });
+        };
+        let (client, driver) =
+            tokio::time::timeout(timeout, connect).await.map_err(|_| DbError::ConnectTimeout(timeout))??;
         Ok(ClientWrapper::new(client, driver))
     }
 
-    async fn recycle(&self, client: &mut ClientWrapper, _: &Metrics) -> RecycleResult<DbError> {
+    async fn recycle(&self, client: &mut ClientWrapper, metrics: &Metrics) -> RecycleResult<DbError> {
         if client.is_closed() {
             return Err(RecycleError::message("connection closed"));
         }
+        // Work abandoned at its deadline may have left a query in flight on
+        // this connection (a stalled server or path): never reuse a connection
+        // that was checked out when that happened.
+        let last_checkout = metrics.recycled.unwrap_or(metrics.created);
+        let abandoned = *self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
+        if abandoned.is_some_and(|at| at >= last_checkout) {
+            return Err(RecycleError::message("connection was in use when work was abandoned"));
+        }
         Ok(())
+    }
+}
+
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "database connection closed");
+    }
+}
+
+fn hosts(config: &tokio_postgres::Config) -> String {
+    let names: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    names.join(",")
+}
+
+/// A transaction that leaves nothing behind on its server connection: its
+/// cached statements are closed before COMMIT or ROLLBACK (also when it is
+/// dropped, which rolls back). Derefs to deadpool's transaction.
+pub struct Transaction<'a> {
+    inner: Option<deadpool_postgres::Transaction<'a>>,
+    cache: Arc<deadpool_postgres::StatementCache>,
+}
+
+impl<'a> std::ops::Deref for Transaction<'a> {
+    type Target = deadpool_postgres::Transaction<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        self.inner.as_ref().expect("a transaction is used only until it ends")
+    }
+}
+
+impl std::ops::DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.inner.as_mut().expect("a transaction is used only until it ends")
+    }
+}
+
+impl Transaction<'_> {
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        let tx = self.inner.take().expect("a transaction ends once");
+        // Statements dropped now are closed (Close is queued) before COMMIT.
+        self.cache.clear();
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn rollback(mut self) -> Result<(), DbError> {
+        let tx = self.inner.take().expect("a transaction ends once");
+        self.cache.clear();
+        Ok(tx.rollback().await?)
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        // Runs before `inner` is dropped, so the Close messages go ahead of
+        // tokio-postgres's ROLLBACK.
+        self.cache.clear();
     }
 }
 
@@ -76,43 +196,106 @@ pub struct Database {
     pool: managed::Pool<DeliusManager>,
     delius_username: String,
     service_user_id: OnceCell<i64>,
+    timeouts: Timeouts,
+    set_local: String,
+    abandoned: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Database {
     /// Builds the pool. No connection is opened and no secret is read here.
     pub fn new(config: DatabaseConfig) -> Result<Self, DbError> {
+        let abandoned = Arc::new(Mutex::new(None));
         let manager = DeliusManager {
             source: config.credentials,
+            host_override: config.host_override,
+            tls: config.tls,
             connect_timeout: config.connect_timeout,
             resolved: OnceCell::new(),
+            abandoned: abandoned.clone(),
         };
         let pool = managed::Pool::builder(manager)
             .max_size(config.pool_size)
             .runtime(deadpool::Runtime::Tokio1)
             // Waiting for a free connection is bounded too.
-            .wait_timeout(Some(config.connect_timeout * 2))
+            .wait_timeout(Some(config.timeouts.checkout))
             .build()
             .map_err(|e| DbError::Pool(e.to_string()))?;
-        Ok(Database { pool, delius_username: config.delius_username, service_user_id: OnceCell::new() })
+        let set_local = format!(
+            "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
+            config.timeouts.lock.as_millis(),
+            config.timeouts.statement.as_millis()
+        );
+        Ok(Database {
+            pool,
+            delius_username: config.delius_username,
+            service_user_id: OnceCell::new(),
+            timeouts: config.timeouts,
+            set_local,
+            abandoned,
+        })
     }
 
     /// A connection from the pool, opened now if none is idle.
     pub async fn client(&self) -> Result<Client, DbError> {
         self.pool.get().await.map_err(|e| match e {
             managed::PoolError::Backend(e) => e,
-            managed::PoolError::Timeout(_) => DbError::Pool("timed out waiting for a connection".into()),
+            managed::PoolError::Timeout(_) => {
+                DbError::Pool(format!("timed out after {:?} waiting for a connection", self.timeouts.checkout))
+            }
             other => DbError::Pool(other.to_string()),
         })
+    }
+
+    /// Opens a transaction whose lock waits and statements are bounded
+    /// (`SET LOCAL lock_timeout`, `statement_timeout`), with no round trip
+    /// added: the `SET LOCAL`s are sent right behind `BEGIN` and their answer
+    /// is not waited for. They cannot fail with the values built at init, and
+    /// if they ever did, the transaction would be aborted and the caller's
+    /// first statement would fail.
+    pub async fn begin<'a>(&self, client: &'a mut Client) -> Result<Transaction<'a>, DbError> {
+        let cache = client.statement_cache.clone();
+        let tx = client.transaction().await?;
+        {
+            // tokio-postgres queues a request on its future's first poll.
+            let mut set = std::pin::pin!(tx.batch_execute(&self.set_local));
+            if let Poll::Ready(Err(e)) = set.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                return Err(e.into());
+            }
+        }
+        Ok(Transaction { inner: Some(tx), cache })
+    }
+
+    /// Runs one request's or record's database work under its client-side
+    /// deadline (`DB_WORK_TIMEOUT_MS`). When it passes, the work is abandoned:
+    /// a transient [`DbError::Deadline`] (503, or a retryable record), a log
+    /// line, and every connection that was in use is replaced rather than
+    /// reused, since it may still hold the abandoned query.
+    pub async fn within_deadline<T, E: From<DbError>>(&self, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+        match tokio::time::timeout(self.timeouts.work, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                tracing::warn!(
+                    deadline_ms = self.timeouts.work.as_millis() as u64,
+                    "database work abandoned at its deadline; its connection will be replaced"
+                );
+                Err(DbError::Deadline(self.timeouts.work).into())
+            }
+        }
     }
 
     /// `user_.user_id` of the service's own Delius user, looked up once per container.
     pub async fn service_user_id(&self, client: &tokio_postgres::Client) -> Result<i64, DbError> {
         self.service_user_id
             .get_or_try_init(|| async {
-                let row = client
-                    .query_opt("SELECT user_id FROM user_ WHERE distinguished_name = $1", &[&self.delius_username])
+                let rows = client
+                    .query_typed(
+                        "SELECT user_id FROM user_ WHERE distinguished_name = $1",
+                        &[(&self.delius_username, Type::VARCHAR)],
+                    )
                     .await?;
-                row.map(|r| r.get::<_, i64>(0))
+                rows.first()
+                    .map(|r| r.get::<_, i64>(0))
                     .ok_or_else(|| DbError::NotFound(format!("Delius user {} not found", self.delius_username)))
             })
             .await
@@ -121,6 +304,10 @@ impl Database {
 
     pub fn delius_username(&self) -> &str {
         &self.delius_username
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// Connections currently open (idle or in use).

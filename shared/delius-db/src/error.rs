@@ -13,8 +13,18 @@ pub enum DbError {
     Credentials(String),
     #[error("could not connect to the database within {0:?}")]
     ConnectTimeout(Duration),
-    #[error("could not connect to the database: {0}")]
-    Connect(#[source] tokio_postgres::Error),
+    /// `reason` is the whole chain of causes (e.g. the TLS verification's).
+    #[error("could not connect to the database at {host}: {reason}")]
+    Connect {
+        host: String,
+        reason: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("TLS to the database is misconfigured: {0}")]
+    Tls(String),
+    #[error("the database did not finish within the deadline of {0:?}")]
+    Deadline(Duration),
     #[error("no database connection available: {0}")]
     Pool(String),
     #[error("database error: {0}")]
@@ -26,11 +36,26 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// A failed connection to `host`, with every cause spelled out:
+    /// tokio-postgres's own message ("error performing TLS handshake", "db
+    /// error") says little without them.
+    pub fn connect(host: String, source: tokio_postgres::Error) -> DbError {
+        let mut reason = source.to_string();
+        let mut cause = std::error::Error::source(&source);
+        while let Some(e) = cause {
+            reason.push_str(": ");
+            reason.push_str(&e.to_string());
+            cause = e.source();
+        }
+        DbError::Connect { host, reason, source }
+    }
+
     /// Failures that may well succeed if the same work is tried again:
-    /// serialization and lock conflicts, lost or unavailable connections.
+    /// serialization and lock conflicts, lock waits and statements that
+    /// reached their timeout, lost or unavailable connections, deadlines.
     pub fn is_transient(&self) -> bool {
         match self {
-            DbError::ConnectTimeout(_) | DbError::Connect(_) | DbError::Pool(_) => true,
+            DbError::ConnectTimeout(_) | DbError::Connect { .. } | DbError::Pool(_) | DbError::Deadline(_) => true,
             DbError::Postgres(e) => {
                 if e.is_closed() {
                     return true;
@@ -40,6 +65,7 @@ impl DbError {
                     Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
                         || *c == SqlState::T_R_DEADLOCK_DETECTED
                         || *c == SqlState::LOCK_NOT_AVAILABLE
+                        || *c == SqlState::QUERY_CANCELED
                         || *c == SqlState::ADMIN_SHUTDOWN
                         || *c == SqlState::CANNOT_CONNECT_NOW
                         || *c == SqlState::TOO_MANY_CONNECTIONS

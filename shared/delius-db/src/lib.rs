@@ -15,7 +15,8 @@ pub mod error;
 pub mod migrate;
 pub mod secrets;
 pub mod time;
+pub mod tls;
 
-pub use config::{ConfigError, CredentialSource, DatabaseConfig};
-pub use db::{Client, Database};
+pub use config::{ConfigError, CredentialSource, DatabaseConfig, Timeouts};
+pub use db::{Client, Database, Transaction};
 pub use error::DbError;

@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub mod apigw;
+pub mod blackhole;
 pub mod hmpps_auth;
 pub mod ldap;
+pub mod owned;
+pub mod pgbouncer;
 pub mod testing;
+pub mod tls;
 pub mod workload;
 
 /// The repository's top folder, where `template.yaml`, `events/` and `docs/` live.

@@ -8,7 +8,7 @@
 //! and keeps tests from seeing each other's rows.
 
 use delius_db::migrate::{self, Seed};
-use delius_db::{CredentialSource, Database, DatabaseConfig};
+use delius_db::{Database, DatabaseConfig};
 use tokio_postgres::NoTls;
 
 const TEMPLATE_LOCK: i64 = 0x00de_11a5_0000;
@@ -96,12 +96,8 @@ impl TestDb {
     }
 
     pub fn config(&self, username: &str, pool_size: usize) -> DatabaseConfig {
-        DatabaseConfig {
-            credentials: CredentialSource::Url(self.url.clone()),
-            pool_size,
-            connect_timeout: std::time::Duration::from_secs(5),
-            delius_username: username.to_string(),
-        }
+        // The URL's own sslmode/sslrootcert apply, as they would in a function.
+        DatabaseConfig::for_url(&self.url, pool_size, username).expect("a valid test database URL")
     }
 }
 

@@ -68,7 +68,7 @@ pub async fn record(
         produce_spod03_contact,
     };
     let mut params = Parameters::new();
-    let result = in_transaction(&mut client, &ctx, detail, crn, &mut params).await;
+    let result = in_transaction(db, &mut client, &ctx, detail, crn, &mut params).await;
     if let Err(e) = &result {
         // After the rollback, on the bare connection: the F row survives.
         let written = audit::record(
@@ -88,13 +88,14 @@ pub async fn record(
 }
 
 async fn in_transaction(
+    db: &Database,
     client: &mut delius_db::Client,
     ctx: &Context<'_>,
     detail: &Detail,
     crn: &str,
     params: &mut Parameters,
 ) -> Result<Recorded, AllocationError> {
-    let tx = client.transaction().await?;
+    let tx = db.begin(client).await?;
     let result = match detail {
         Detail::Person(d) => person::allocate(&tx, ctx, d, params).await,
         Detail::Event(d) => event::allocate(&tx, ctx, d, crn, params).await,

@@ -4,6 +4,7 @@
 
 mod batch;
 mod common;
+mod connectivity;
 mod errors;
 mod event;
 mod person;
