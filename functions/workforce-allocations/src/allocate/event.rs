@@ -1,4 +1,4 @@
-//! Event (order) allocation (§4.3): a new `order_manager`, the ETOS contact,
+//! Event (order) allocation: a new `order_manager`, the ETOS contact,
 //! the allocation-decision contact (SPOD03 or CADE), IAPS flag, CABI041.
 
 use delius_db::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};
@@ -93,6 +93,7 @@ pub(super) async fn allocate(
         offender_id: event.offender_id,
         event_id: Some(event.event_id),
         rqmnt_id: None,
+        lic_condition_id: None,
         date: ctx.at.date(),
         start_time: ctx.at,
         notes: Some(&transfer_notes),

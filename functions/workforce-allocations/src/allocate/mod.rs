@@ -1,7 +1,7 @@
-//! Recording an allocation in Delius (spec workforce-allocations.md §4).
+//! Recording an allocation in Delius.
 //!
-//! Each message is one transaction. Its parent row (person, event or
-//! requirement) is locked first, so concurrent deliveries for the same parent
+//! Each message is one transaction. Its parent row (person, event,
+//! requirement or licence condition) is locked first, so concurrent deliveries for the same parent
 //! run one after the other and a redelivery finds its own allocation and is a
 //! no-op. On success the `P` audit row is written inside the transaction; on
 //! failure the transaction is rolled back and the `F` row is written on the
@@ -11,6 +11,7 @@
 //! batch of writes (the audit row's own prepare adds one), COMMIT.
 
 mod event;
+mod licence_condition;
 mod person;
 mod requirement;
 
@@ -45,8 +46,8 @@ struct Context<'a> {
 }
 
 /// Records the allocation described by `detail`. `message_crn` is the CRN of
-/// the message's person reference: required for event and requirement
-/// allocations; a person allocation uses the detail's CRN (decision 6).
+/// the message's person reference: required for event, requirement and
+/// licence-condition allocations; a person allocation uses the detail's CRN.
 pub async fn record(
     db: &Database,
     detail: &Detail,
@@ -99,6 +100,7 @@ async fn in_transaction(
         Detail::Person(d) => person::allocate(&tx, ctx, d, params).await,
         Detail::Event(d) => event::allocate(&tx, ctx, d, crn, params).await,
         Detail::Requirement(d) => requirement::allocate(&tx, ctx, d, crn, params).await,
+        Detail::LicenceCondition(d) => licence_condition::allocate(&tx, ctx, d, crn, params).await,
     };
     match result {
         Ok(recorded) => {
@@ -157,7 +159,8 @@ fn ended_before(end_date: Option<NaiveDate>, at: NaiveDateTime) -> bool {
     end_date.is_some_and(|end| end.and_time(chrono::NaiveTime::MIN) < at)
 }
 
-/// The checks a to g of §4.0, in that order, against the current manager's
+/// The validation checks (team, provider, team active, reason, staff, staff
+/// active, membership), in that order, against the current manager's
 /// provider.
 fn validate<'a>(
     lookups: &'a Lookups,

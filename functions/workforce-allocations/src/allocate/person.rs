@@ -1,4 +1,4 @@
-//! Person allocation (§4.2): a new community manager (`offender_manager`),
+//! Person allocation: a new community manager (`offender_manager`),
 //! responsible officer change, ROC and ETOM contacts, IAPS flag, CABI231.
 
 use delius_db::allocations::{
@@ -27,7 +27,7 @@ pub(super) async fn allocate(
     params.set("offenderId", offender_id);
     // Delius would now register PKG_TRIGGERSUPPORT.PROCREBUILDOPTTABLES(offender_id)
     // to run after the commit. It is an Oracle-only procedure with no
-    // PostgreSQL counterpart, so it is skipped (spec README §2).
+    // PostgreSQL counterpart, so it is skipped.
 
     let reason_code = common.reason().code(Kind::Person);
     let keys = LookupKeys {
@@ -122,6 +122,7 @@ pub(super) async fn allocate(
         offender_id,
         event_id: None,
         rqmnt_id: None,
+        lic_condition_id: None,
         date: ctx.at.date(),
         start_time: ctx.at,
         notes: Some(notes),

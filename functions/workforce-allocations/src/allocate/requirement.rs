@@ -1,4 +1,4 @@
-//! Requirement allocation (§4.4): a new `rqmnt_manager`, the ETRC contact,
+//! Requirement allocation: a new `rqmnt_manager`, the ETRC contact,
 //! IAPS flag, CABI038.
 
 use delius_db::allocations::{LookupKeys, ManagerTable, NewContact, NewManager, Statements, Transaction};
@@ -101,6 +101,7 @@ pub(super) async fn allocate(
         offender_id: requirement.offender_id,
         event_id: Some(requirement.event_id),
         rqmnt_id: Some(id),
+        lic_condition_id: None,
         date: ctx.at.date(),
         start_time: ctx.at,
         notes: Some(&transfer_notes),
