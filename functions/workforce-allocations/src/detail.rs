@@ -360,10 +360,8 @@ mod tests {
             if mask % 3 == 0 {
                 fields.reverse();
             }
-            let text = format!(
-                "{{{}}}",
-                fields.iter().map(|(k, v)| format!("{:?}:{v}", k)).collect::<Vec<_>>().join(",")
-            );
+            let text =
+                format!("{{{}}}", fields.iter().map(|(k, v)| format!("{:?}:{v}", k)).collect::<Vec<_>>().join(","));
             let detail = Detail::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(detail.kind(), Kind::LicenceCondition, "{text}");
         }
@@ -372,14 +370,19 @@ mod tests {
         let err = Detail::parse(br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","eventNumber":1,"licenceConditionId":"x"}"#)
             .unwrap_err();
         assert!(matches!(err, AllocationError::InvalidDetail(_)), "{err:?}");
-        let err = Detail::parse(br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","licenceConditionId":1}"#)
-            .unwrap_err();
+        let err = Detail::parse(
+            br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","licenceConditionId":1}"#,
+        )
+        .unwrap_err();
         assert!(matches!(err, AllocationError::InvalidDetail(ref m) if m.contains("eventNumber")), "{err:?}");
         // Person and requirement keys still come first.
         let both = br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","eventNumber":1,"requirementId":34,"licenceConditionId":1}"#;
         assert_eq!(Detail::parse(both).unwrap().kind(), Kind::Requirement);
         let null = br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","eventNumber":1,"licenceConditionId":null}"#;
-        assert!(matches!(Detail::parse(null).unwrap_err(), AllocationError::InvalidDetail(_)), "even a null id is not an event");
+        assert!(
+            matches!(Detail::parse(null).unwrap_err(), AllocationError::InvalidDetail(_)),
+            "even a null id is not an event"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! Round trips: BEGIN, the lock, one pipelined batch of reads, one pipelined
 //! batch of writes (the audit row's own prepare adds one), COMMIT.
 
+mod component;
 mod event;
 mod licence_condition;
 mod person;

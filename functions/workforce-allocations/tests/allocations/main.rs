@@ -6,5 +6,6 @@ mod batch;
 mod common;
 mod errors;
 mod event;
+mod licence_condition;
 mod person;
 mod requirement;

@@ -629,9 +629,10 @@ impl Statements {
     /// checks [`RequirementRow::is_accredited_programme`]); licence conditions
     /// have no flag. Returns whether a flag was written.
     pub async fn flag_iaps(&self, tx: &Transaction<'_>, id: i64) -> Result<bool, DbError> {
-        let statement = self.flag_iaps.as_ref().ok_or_else(|| {
-            DbError::NotFound(format!("no IAPS flag for {:?} allocations", self.table))
-        })?;
+        let statement = self
+            .flag_iaps
+            .as_ref()
+            .ok_or_else(|| DbError::NotFound(format!("no IAPS flag for {:?} allocations", self.table)))?;
         Ok(tx.execute(statement, &[&id]).await? > 0)
     }
 }
