@@ -356,6 +356,37 @@ impl Ids {
     }
 }
 
+/// Checks a current allocation at the samples' `createdDate` to N02ABS1 in
+/// N02ABS: `before` (one open-ended manager) was ended then, and the new
+/// open-ended manager carries the allocation reason (`dataset`, `code`) and
+/// transfer reason; both rows were just written. Returns the new manager.
+pub async fn assert_current_handover(
+    h: &Harness,
+    table: Table,
+    parent_id: i64,
+    before: &[(Manager, NaiveDateTime, NaiveDateTime)],
+    (dataset, code): (&str, &str),
+    transfer_reason: Option<&str>,
+) -> Manager {
+    let ids = Ids::load(&h.client).await;
+    let t = allocated_at();
+    let after = managers(&h.client, table, parent_id).await;
+    assert_eq!(after.len(), 2, "{table:?} {parent_id}: {after:#?}");
+    assert_eq!(before.len(), 1);
+    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
+    assert_recent(after[0].2);
+    let (new, created, updated) = &after[1];
+    let transfer_reason_id = match transfer_reason {
+        Some(code) => Some(transfer_reason_id(&h.client, code).await),
+        None => None,
+    };
+    let reason = reason_id(&h.client, dataset, code).await;
+    assert_eq!(*new, ids.allocated(new.id, t, None, reason, transfer_reason_id));
+    assert_recent(*created);
+    assert_eq!(created, updated);
+    new.clone()
+}
+
 /// Invokes the function with `event` and expects no failed records.
 pub async fn invoke_ok(h: &Harness, event: SqsEvent) {
     assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());

@@ -27,26 +27,12 @@ async fn event_allocation_records_manager_contacts_iaps_and_audit() {
     let event = event_id(&h.client, "X123456", "2").await;
     arrange_accredited_requirement(&h, "X123456", "2").await;
     let before = managers(&h.client, Table::Order, event).await;
-    let t = allocated_at();
 
     // The sample's domain event is pretty-printed inside the envelope.
     invoke_ok(&h, h.event("event-allocation.json")).await;
 
-    let after = managers(&h.client, Table::Order, event).await;
-    assert_eq!(after.len(), 2);
-    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
-    let new = &after[1].0;
-    assert_eq!(
-        *new,
-        ids.allocated(
-            new.id,
-            t,
-            None,
-            reason_id(&h.client, "ORDER ALLOCATION REASON", "INT").await,
-            Some(transfer_reason_id(&h.client, "CASE ORDER").await)
-        )
-    );
-    assert_recent(after[1].1);
+    assert_current_handover(&h, Table::Order, event, &before, ("ORDER ALLOCATION REASON", "INT"), Some("CASE ORDER"))
+        .await;
 
     let etos = ids.transfer_contact("ETOS", offender, Some(event));
     // SPOD03 (the default): the SPO's notes and sensitivity, by the SPO.

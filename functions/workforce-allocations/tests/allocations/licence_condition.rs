@@ -15,27 +15,18 @@ async fn licence_condition_allocation_records_manager_contact_and_audit() {
     let event = event_id(&h.client, "X123456", "1").await;
     let before = managers(&h.client, Table::LicenceCondition, 9501).await;
     let counts_before = counts(&h.client).await;
-    let t = allocated_at();
 
     invoke_ok(&h, h.event("licence-condition-allocation.json")).await;
 
-    let after = managers(&h.client, Table::LicenceCondition, 9501).await;
-    assert_eq!(after.len(), 2);
-    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
-    assert_recent(after[0].2);
-    let (new, created, updated) = &after[1];
-    assert_eq!(
-        *new,
-        ids.allocated(
-            new.id,
-            t,
-            None,
-            reason_id(&h.client, "RM ALLOCATION REASON", "IN1").await,
-            Some(transfer_reason_id(&h.client, "COMPONENT").await)
-        )
-    );
-    assert_recent(*created);
-    assert_eq!(created, updated);
+    assert_current_handover(
+        &h,
+        Table::LicenceCondition,
+        9501,
+        &before,
+        ("RM ALLOCATION REASON", "IN1"),
+        Some("COMPONENT"),
+    )
+    .await;
     assert_eq!(
         contacts(&h.client, offender).await,
         vec![Contact { lic_condition_id: Some(9501), ..ids.transfer_contact("ETRC", offender, Some(event)) }]

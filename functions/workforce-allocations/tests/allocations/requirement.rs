@@ -9,25 +9,11 @@ async fn requirement_allocation_records_manager_contact_and_audit() {
     let offender = offender_id(&h.client, "X123456").await;
     let event = event_id(&h.client, "X123456", "1").await;
     let before = managers(&h.client, Table::Requirement, 9001).await;
-    let t = allocated_at();
 
     invoke_ok(&h, h.event("requirement-allocation.json")).await;
 
-    let after = managers(&h.client, Table::Requirement, 9001).await;
-    assert_eq!(after.len(), 2);
-    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
-    let new = &after[1].0;
-    assert_eq!(
-        *new,
-        ids.allocated(
-            new.id,
-            t,
-            None,
-            reason_id(&h.client, "RM ALLOCATION REASON", "IN1").await,
-            Some(transfer_reason_id(&h.client, "COMPONENT").await)
-        )
-    );
-    assert_recent(after[1].1);
+    assert_current_handover(&h, Table::Requirement, 9001, &before, ("RM ALLOCATION REASON", "IN1"), Some("COMPONENT"))
+        .await;
     assert_eq!(
         contacts(&h.client, offender).await,
         vec![Contact { rqmnt_id: Some(9001), ..ids.transfer_contact("ETRC", offender, Some(event)) }]
