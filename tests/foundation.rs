@@ -210,9 +210,12 @@ async fn constraints_refuse_what_delius_refuses() {
         .unwrap_err();
     assert_eq!(sql_state(&duplicate_crn), UNIQUE, "{duplicate_crn}");
 
-    for (table, parent) in
-        [("offender_manager", "offender_id"), ("order_manager", "event_id"), ("rqmnt_manager", "rqmnt_id")]
-    {
+    for (table, parent) in [
+        ("offender_manager", "offender_id"),
+        ("order_manager", "event_id"),
+        ("rqmnt_manager", "rqmnt_id"),
+        ("lic_condition_manager", "lic_condition_id"),
+    ] {
         let columns = client
             .query_one(
                 "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) FROM information_schema.columns \
@@ -234,6 +237,16 @@ async fn constraints_refuse_what_delius_refuses() {
             .unwrap_err();
         assert_eq!(sql_state(&second_open), UNIQUE, "{table}: {second_open}");
     }
+
+    let ends_before_it_starts = client
+        .execute(
+            "UPDATE lic_condition_manager SET end_date = allocation_date - INTERVAL '1 second' \
+             WHERE lic_condition_id = 9501",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sql_state(&ends_before_it_starts), CHECK, "{ends_before_it_starts}");
 
     let bad_flag = client.execute("UPDATE offender SET soft_deleted = 2 WHERE crn = 'X123123'", &[]).await.unwrap_err();
     assert_eq!(sql_state(&bad_flag), CHECK, "{bad_flag}");

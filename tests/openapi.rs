@@ -1,7 +1,10 @@
 //! `docs/openapi.yaml` stays true to the route table: every route is there
 //! with its function as operation id, its role and its path parameters, and
-//! nothing else; every `$ref` resolves; and the sample request bodies of
-//! `events/apigw` (the real client's) fit the documented request schemas.
+//! nothing else; every `$ref` resolves; every status a route can answer is
+//! documented with its body (and no other); and the sample request bodies of
+//! `events/apigw` (the real client's) fit the documented request schemas. The
+//! route tests validate every response they read against the document
+//! (`delius_testkit::openapi`, through `delius_testkit::apigw`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -161,4 +164,70 @@ fn the_sample_request_bodies_fit_the_documented_schemas() {
         checked += 1;
     }
     assert!(checked >= 2, "the POST samples were found");
+}
+
+/// The statuses each route can answer. Every route: 400 (a path parameter
+/// missing, from the handler frame), 401 (no `Authorization` header, from API
+/// Gateway), 403 (the authorizer, or a caller without the role), 500 (data
+/// Delius should not hold, such as several active community managers) and
+/// 503 (the database or the directory did not answer in time).
+fn answerable(function: &str) -> BTreeSet<u16> {
+    let own: &[u16] = match function {
+        "probation-case-crn"
+        | "probation-case-mappa"
+        | "probation-case-community-manager"
+        | "probation-case-detail"
+        | "duty-to-refer-nsi" => &[200, 404],
+        // An unknown CRN is an empty page.
+        "appointments-list" => &[200],
+        // 200: a replay of the same `uuid`; 409: a clash with a future appointment.
+        "appointment-create" => &[200, 201, 404, 409],
+        "nomis-case-note-create" => &[201, 404],
+        other => panic!("{other}: add its statuses here"),
+    };
+    own.iter().chain(&[400, 401, 403, 500, 503]).copied().collect()
+}
+
+#[test]
+fn every_status_a_route_can_answer_is_documented_and_no_other() {
+    for route in ROUTES {
+        let documented: BTreeSet<u16> = operation(route.method, route.path)["responses"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(documented, answerable(route.function), "{}", route.route_key());
+    }
+}
+
+#[test]
+fn every_error_status_documents_the_problem_body() {
+    use delius_testkit::openapi::assert_documented;
+    for route in ROUTES {
+        for status in answerable(route.function).into_iter().filter(|s| *s >= 400 && *s != 401) {
+            let problem = serde_json::json!({"status": status, "message": "what went wrong"});
+            assert_documented(route.method, route.path, status, Some(&problem));
+        }
+        // API Gateway's own refusals carry only a message.
+        let gateway = serde_json::json!({"message": "Unauthorized"});
+        assert_documented(route.method, route.path, 401, Some(&gateway));
+        let gateway = serde_json::json!({"message": "Forbidden"});
+        assert_documented(route.method, route.path, 403, Some(&gateway));
+    }
+    // Validation failures name the fields.
+    let fields = serde_json::json!({"status": 400, "message": "Validation failure",
+        "fields": [{"type": "NotBlank", "message": "must not be blank", "field": "notes"}]});
+    assert_documented("POST", "/nomis-case-note/{crn}", 400, Some(&fields));
+}
+
+#[test]
+fn success_bodies_are_documented_as_the_routes_answer_them() {
+    use delius_testkit::openapi::assert_documented;
+    // POST /appointments/{crn} answers the contact's id and the URN, on 201 and on a replay's 200.
+    let created = serde_json::json!({"id": 1, "urn": "urn:uk:gov:hmpps:resettlement-passport-service:appointment:x"});
+    assert_documented("POST", "/appointments/{crn}", 201, Some(&created));
+    assert_documented("POST", "/appointments/{crn}", 200, Some(&created));
+    // The case note is created without a body.
+    assert_documented("POST", "/nomis-case-note/{crn}", 201, None);
 }

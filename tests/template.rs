@@ -500,10 +500,14 @@ fn the_queue_receives_allocation_events_from_the_domain_events_topic() {
     assert!(scope.is_null() || scope.as_str() == Some("MessageAttributes"));
     assert_no_unknown_keys(at(sub, "FilterPolicy"), &["eventType"], "FilterPolicy");
     let event_types: BTreeSet<String> = strings(at(sub, "FilterPolicy.eventType")).into_iter().collect();
-    let expected: BTreeSet<String> =
-        ["person.community.manager.allocated", "event.manager.allocated", "requirement.manager.allocated"]
-            .map(String::from)
-            .into();
+    let expected: BTreeSet<String> = [
+        "person.community.manager.allocated",
+        "event.manager.allocated",
+        "requirement.manager.allocated",
+        "licence-condition.manager.allocated",
+    ]
+    .map(String::from)
+    .into();
     assert_eq!(event_types, expected);
 
     let policies = resources_of_type("AWS::SQS::QueuePolicy");
@@ -840,7 +844,7 @@ fn the_dashboard_is_json_and_shows_every_function_the_api_the_queues_and_outcome
     let dlq = format!("SUB({dlq_id}.QueueName)");
     absent.extend(missing(&["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", &queue, "Maximum"]));
     absent.extend(missing(&["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", &dlq, "Maximum"]));
-    for kind in ["person", "event", "requirement"] {
+    for kind in ["person", "event", "requirement", "licence-condition"] {
         for outcome in ["recorded", "duplicate", "ignorable", "failed"] {
             absent.extend(missing(&["DeliusIntegrations", "Allocations", "Kind", kind, "Outcome", outcome, "Sum"]));
         }

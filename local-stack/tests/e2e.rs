@@ -240,6 +240,8 @@ struct CurrentManagers {
     event: String,
     /// Requirement 9001.
     requirement: String,
+    /// Licence condition 9501.
+    licence_condition: String,
     /// Person T223456 (the historic sample).
     historic_person: String,
 }
@@ -253,6 +255,9 @@ async fn current_managers(client: &tokio_postgres::Client) -> CurrentManagers {
          WHERE o.crn = 'X123456' AND e.event_number = '2' AND m.active_flag = 1 AND m.soft_deleted = 0";
     let requirement = "SELECT s.officer_code FROM rqmnt_manager m JOIN staff s ON s.staff_id = m.allocated_staff_id \
          WHERE m.rqmnt_id = 9001 AND m.active_flag = 1 AND m.soft_deleted = 0";
+    let licence_condition = "SELECT s.officer_code FROM lic_condition_manager m \
+         JOIN staff s ON s.staff_id = m.allocated_staff_id \
+         WHERE m.lic_condition_id = 9501 AND m.active_flag = 1 AND m.soft_deleted = 0";
     let one = |sql: &'static str, crn: Option<&'static str>| async move {
         let row = match crn {
             Some(crn) => client.query_one(sql, &[&crn]).await,
@@ -264,6 +269,7 @@ async fn current_managers(client: &tokio_postgres::Client) -> CurrentManagers {
         person: one(person, Some("X123456")).await,
         event: one(event, None).await,
         requirement: one(requirement, None).await,
+        licence_condition: one(licence_condition, None).await,
         historic_person: one(person, Some("T223456")).await,
     }
 }
@@ -279,12 +285,27 @@ async fn every_sqs_sample_goes_through_the_invoke_api_and_is_recorded() {
     let client = db.client().await;
     let before = current_managers(&client).await;
     assert!(
-        [&before.person, &before.event, &before.requirement].iter().all(|m| *m != "N02ABS1"),
+        [&before.person, &before.event, &before.requirement, &before.licence_condition].iter().all(|m| *m != "N02ABS1"),
         "the samples allocate to someone new: {before:?}"
     );
-    for name in
-        ["person-allocation.json", "event-allocation.json", "requirement-allocation.json", "historic-allocation.json"]
-    {
+    let recorded = [
+        "person-allocation.json",
+        "event-allocation.json",
+        "requirement-allocation.json",
+        "licence-condition-allocation.json",
+        "historic-allocation.json",
+    ];
+    // Every sample is sent: a new one must be added here.
+    let mut files: Vec<String> = std::fs::read_dir(format!("{}/../events/sqs", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    let mut sent: Vec<String> = recorded.iter().chain(&["mixed-batch.json"]).map(|n| n.to_string()).collect();
+    sent.sort();
+    assert_eq!(files, sent);
+    for name in recorded {
         let (status, response) = stack.invoke("workforce-allocations", &sample(name)).await;
         assert_eq!((status, &response), (200, &json!({"batchItemFailures": []})), "{name}");
     }
@@ -303,6 +324,7 @@ async fn every_sqs_sample_goes_through_the_invoke_api_and_is_recorded() {
     assert_eq!(after.person, "N02ABS1");
     assert_eq!(after.event, "N02ABS1");
     assert_eq!(after.requirement, "N02ABS1");
+    assert_eq!(after.licence_condition, "N02ABS1");
     // The historic person allocation was slotted into the past: the current
     // manager of T223456 stays.
     assert_eq!(after.historic_person, before.historic_person);

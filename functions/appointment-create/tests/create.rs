@@ -24,14 +24,12 @@ fn post(crn: &str, body: &str) -> Request {
     event["pathParameters"]["crn"] = json!(crn);
     event["body"] = json!(body);
     event["headers"]["content-length"] = json!(body.len().to_string());
-    lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
+    delius_testkit::apigw::parse(&event)
 }
 
+/// The JSON body, validated against docs/openapi.yaml.
 fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    }
+    delius_testkit::apigw::body(response)
 }
 
 fn day(offset: i64) -> NaiveDate {
@@ -574,7 +572,7 @@ async fn without_the_appointment_role_the_answer_is_403() {
     let mut event = sample("appointment-create.json");
     event["requestContext"]["authorizer"]["lambda"]["roles"] =
         json!("PROBATION_API__RESETTLEMENT_PASSPORT__CASE_DETAIL");
-    let response = appointment_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    let response = appointment_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
     assert_eq!(response.status(), 403);
     assert_eq!(body(&response), json!({"status": 403, "message": "Access Denied"}));
     let after = counts(&client).await;
@@ -587,8 +585,7 @@ async fn the_sample_events_are_accepted() {
     let db = test_db.database(USER, 1);
     for file in ["appointment-create.json", "appointment-create-with-uuid.json"] {
         let event = sample(file);
-        let response =
-            appointment_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+        let response = appointment_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
         assert_eq!(response.status(), 201, "{file}: {:?}", response.body());
     }
 }

@@ -28,18 +28,16 @@ fn request(crn: &str, query: &str) -> Request {
     let params: serde_json::Map<String, Value> =
         query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
     event["queryStringParameters"] = Value::Object(params);
-    lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
+    delius_testkit::apigw::parse(&event)
 }
 
 fn page_query(from: NaiveDate, to: NaiveDate, page: i32, size: i32) -> String {
     format!("startDate={from}&endDate={to}&page={page}&size={size}")
 }
 
+/// The JSON body, validated against docs/openapi.yaml.
 fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    }
+    delius_testkit::apigw::body(response)
 }
 
 fn day(offset: i64) -> NaiveDate {
@@ -292,8 +290,7 @@ async fn without_the_case_detail_role_the_answer_is_403() {
     let mut event = sample();
     event["requestContext"]["authorizer"]["lambda"]["roles"] =
         json!("PROBATION_API__RESETTLEMENT_PASSPORT__APPOINTMENT_RW");
-    let response =
-        appointments_list::handle(&db, None, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    let response = appointments_list::handle(&db, None, delius_testkit::apigw::parse(&event)).await;
     assert_eq!(response.status(), 403);
     assert_eq!(body(&response), json!({"status": 403, "message": "Access Denied"}));
 }
@@ -392,7 +389,7 @@ async fn the_sample_events_are_served() {
     for (file, page, size) in [("appointments-list.json", 0, 1000), ("appointments-list-paged.json", 1, 10)] {
         let path = format!("{}/../../events/apigw/{file}", env!("CARGO_MANIFEST_DIR"));
         let event = std::fs::read_to_string(path).unwrap();
-        let response = appointments_list::handle(&db, None, lambda_http::request::from_str(&event).unwrap()).await;
+        let response = appointments_list::handle(&db, None, delius_testkit::apigw::parse_str(&event)).await;
         assert_eq!(response.status(), 200, "{file}");
         let body = body(&response);
         assert_eq!((body["page"].clone(), body["size"].clone()), (json!(page), json!(size)), "{file}");

@@ -148,7 +148,7 @@ async fn insert_address(
 async fn sample_event_by_crn_gives_the_dev_persons_nsi_field_by_field() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
-    let request = lambda_http::request::from_str(BY_CRN).expect("sample event");
+    let request = delius_testkit::apigw::parse_str(BY_CRN);
     assert_json(&duty_to_refer_nsi::handle(&db, request).await, 200, dev_person_nsi());
     // Naming the default type gives the same.
     assert_json(&get(&db, "X123123", Some("CRN")).await, 200, dev_person_nsi());
@@ -159,7 +159,7 @@ async fn sample_event_by_crn_gives_the_dev_persons_nsi_field_by_field() {
 async fn sample_event_by_noms_number_gives_the_same_nsi() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
-    let request = lambda_http::request::from_str(BY_NOMS).expect("sample event");
+    let request = delius_testkit::apigw::parse_str(BY_NOMS);
     assert_json(&duty_to_refer_nsi::handle(&db, request).await, 200, dev_person_nsi());
 }
 

@@ -22,7 +22,7 @@ fn post(crn: &str, body: &str) -> Request {
     event["pathParameters"]["crn"] = json!(crn);
     event["body"] = json!(body);
     event["headers"]["content-length"] = json!(body.len().to_string());
-    lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
+    delius_testkit::apigw::parse(&event)
 }
 
 fn case_note(kind: &str, date_time: &str, prison: &str, forename: &str, surname: &str) -> String {
@@ -31,16 +31,15 @@ fn case_note(kind: &str, date_time: &str, prison: &str, forename: &str, surname:
     .to_string()
 }
 
+/// The JSON body, validated against docs/openapi.yaml.
 fn problem(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    }
+    delius_testkit::apigw::body(response)
 }
 
 fn assert_created(response: &Response<Body>) {
     assert_eq!(response.status(), 201, "{:?}", response.body());
     assert!(matches!(response.body(), Body::Empty), "no body: {:?}", response.body());
+    delius_testkit::apigw::assert_documented(response);
 }
 
 async fn id(client: &tokio_postgres::Client, sql: &str) -> i64 {
@@ -212,8 +211,7 @@ async fn a_new_author_gets_the_next_officer_code_and_the_case_note_team() {
 
     // The sample: PRE_RELEASE_REPORT with a description, author Alex Officer of prison LDNHMP.
     let event = sample("nomis-case-note-create-new-author.json");
-    let response =
-        nomis_case_note_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    let response = nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
     let to = london_now();
     assert_created(&response);
 
@@ -465,13 +463,11 @@ async fn without_the_appointment_role_the_answer_is_403() {
     let mut event = sample("nomis-case-note-create.json");
     event["requestContext"]["authorizer"]["lambda"]["roles"] =
         json!("PROBATION_API__RESETTLEMENT_PASSPORT__CASE_DETAIL");
-    let response =
-        nomis_case_note_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    let response = nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
     assert_eq!(response.status(), 403);
     assert_eq!(problem(&response), json!({"status": 403, "message": "Access Denied"}));
     event["requestContext"]["authorizer"] = Value::Null;
-    let response =
-        nomis_case_note_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    let response = nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
     assert_eq!(response.status(), 403);
 }
 
@@ -480,7 +476,5 @@ async fn the_sample_event_is_accepted() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
     let event = sample("nomis-case-note-create.json");
-    assert_created(
-        &nomis_case_note_create::handle(&db, lambda_http::request::from_str(&event.to_string()).unwrap()).await,
-    );
+    assert_created(&nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await);
 }

@@ -70,7 +70,7 @@ async fn insert_person(client: &tokio_postgres::Client, crn: &str, soft_deleted:
 async fn sample_event_names_the_dev_persons_manager() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
-    let request = lambda_http::request::from_str(EVENT).expect("sample event");
+    let request = delius_testkit::apigw::parse_str(EVENT);
     let response = probation_case_community_manager::handle(&db, request).await;
     assert_json(&response, 200, json!({"name": {"forename": "John", "surname": "Smith"}, "unallocated": false}));
 }

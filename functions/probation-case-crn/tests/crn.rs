@@ -30,7 +30,7 @@ async fn insert_person(client: &tokio_postgres::Client, crn: &str, noms: &str, s
 async fn sample_event_finds_the_dev_persons_crn() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
-    let request = lambda_http::request::from_str(EVENT).expect("sample event");
+    let request = delius_testkit::apigw::parse_str(EVENT);
     let response = probation_case_crn::handle(&db, request).await;
     assert_json(&response, 200, json!({"crn": "X123123"}));
 }

@@ -24,7 +24,7 @@ async fn get(db: &delius_db::Database, crn: &str) -> Response<Body> {
 async fn sample_event_gives_the_dev_persons_details_field_by_field() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
-    let request = lambda_http::request::from_str(EVENT).expect("sample event");
+    let request = delius_testkit::apigw::parse_str(EVENT);
     let response = probation_case_detail::handle(&db, request).await;
     assert_json(
         &response,

@@ -65,7 +65,7 @@ async fn register(
 async fn sample_event_gives_the_dev_persons_registration_field_by_field() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
-    let request = lambda_http::request::from_str(EVENT).expect("sample event");
+    let request = delius_testkit::apigw::parse_str(EVENT);
     let response = probation_case_mappa::handle(&db, request).await;
     let today = london_today();
     assert_json(

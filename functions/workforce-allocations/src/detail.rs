@@ -11,6 +11,7 @@ pub enum Kind {
     Person,
     Event,
     Requirement,
+    LicenceCondition,
 }
 
 impl Kind {
@@ -20,6 +21,7 @@ impl Kind {
             Kind::Person => "person",
             Kind::Event => "event",
             Kind::Requirement => "requirement",
+            Kind::LicenceCondition => "licence-condition",
         }
     }
 
@@ -28,7 +30,8 @@ impl Kind {
         match self {
             Kind::Person => "CABI231",
             Kind::Event => "CABI041",
-            Kind::Requirement => "CABI038",
+            // Delius audits both sentence components as a component transfer.
+            Kind::Requirement | Kind::LicenceCondition => "CABI038",
         }
     }
 
@@ -37,7 +40,8 @@ impl Kind {
         match self {
             Kind::Person => "OM ALLOCATION REASON",
             Kind::Event => "ORDER ALLOCATION REASON",
-            Kind::Requirement => "RM ALLOCATION REASON",
+            // Licence condition managers take the requirement managers' reasons.
+            Kind::Requirement | Kind::LicenceCondition => "RM ALLOCATION REASON",
         }
     }
 }
@@ -94,17 +98,32 @@ pub struct RequirementDetail {
     pub event_number: i64,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenceConditionDetail {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(deserialize_with = "integer")]
+    pub licence_condition_id: i64,
+    #[serde(deserialize_with = "integer")]
+    pub event_number: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     Person(PersonDetail),
     Event(EventDetail),
     Requirement(RequirementDetail),
+    LicenceCondition(LicenceConditionDetail),
 }
 
 impl Detail {
     /// Reads a detail body. The kind comes from its keys, in this order:
-    /// `crn` (person), `requirementId` (requirement), `eventNumber` (event);
-    /// the message's `eventType` is never consulted.
+    /// `crn` (person), `requirementId` (requirement), `licenceConditionId`
+    /// (licence condition), `eventNumber` (event); the message's `eventType` is
+    /// never consulted. Component details carry `eventNumber` too, so the event
+    /// kind must come last: a component read as an event would end and replace
+    /// the event's order manager.
     pub fn parse(body: &[u8]) -> Result<Detail, AllocationError> {
         let value: serde_json::Value =
             serde_json::from_slice(body).map_err(|e| AllocationError::InvalidDetail(e.to_string()))?;
@@ -114,6 +133,10 @@ impl Detail {
             Detail::Person(serde_json::from_value(value).map_err(invalid)?)
         } else if has("requirementId") {
             Detail::Requirement(serde_json::from_value(value).map_err(invalid)?)
+        } else if value.get("licenceConditionId").is_some() {
+            // Present at all (even null) is enough: such a detail must fail
+            // rather than fall through to the event kind.
+            Detail::LicenceCondition(serde_json::from_value(value).map_err(invalid)?)
         } else if has("eventNumber") {
             Detail::Event(serde_json::from_value(value).map_err(invalid)?)
         } else {
@@ -128,6 +151,7 @@ impl Detail {
             Detail::Person(_) => Kind::Person,
             Detail::Event(_) => Kind::Event,
             Detail::Requirement(_) => Kind::Requirement,
+            Detail::LicenceCondition(_) => Kind::LicenceCondition,
         }
     }
 
@@ -136,6 +160,7 @@ impl Detail {
             Detail::Person(d) => &d.common,
             Detail::Event(d) => &d.common,
             Detail::Requirement(d) => &d.common,
+            Detail::LicenceCondition(d) => &d.common,
         }
     }
 }
@@ -206,7 +231,7 @@ impl AllocationReason {
             (ChangeInTierOrRisk, _) => "CTR",
             (ChangeOfAddress, Kind::Person) => "AR03",
             (ChangeOfAddress, Kind::Event) => "OA01",
-            (ChangeOfAddress, Kind::Requirement) => "OM",
+            (ChangeOfAddress, Kind::Requirement | Kind::LicenceCondition) => "OM",
             (OfficerLeft, _) => "OFL",
             (Other, _) => "OTH",
             (RiskToStaff, _) => "RTS",
@@ -295,6 +320,72 @@ mod tests {
     }
 
     #[test]
+    fn a_licence_condition_detail_is_never_an_event() {
+        let body = br#"{"id":"Fe2474-Sjgjau2","staffId":345234,"staffCode":"N02ABS1","teamCode":"N02ABS","providerCode":"N02","createdBy":"Smith, Bob","createdDate":"2022-07-28T10:30:54.023+01:00","eventNumber":1,"licenceConditionId":9501}"#;
+        let Detail::LicenceCondition(d) = Detail::parse(body).unwrap() else { panic!("licence condition") };
+        assert_eq!((d.licence_condition_id, d.event_number), (9501, 1));
+
+        // Whatever else the detail carries (every event field, in any order,
+        // the id as text), `licenceConditionId` keeps it off the event path.
+        let event_fields = [
+            ("allocationJustificationNotes", serde_json::json!("why")),
+            ("notes", serde_json::json!("why")),
+            ("sensitiveNotes", serde_json::json!(true)),
+            ("sensitive", serde_json::json!(false)),
+            ("spoOversightNotes", serde_json::json!("oversight")),
+            ("sensitiveOversightNotes", serde_json::json!(true)),
+            ("spoStaffCode", serde_json::json!("N02ABSX")),
+            ("spoName", serde_json::json!("Sarah Oversight")),
+            ("allocationReason", serde_json::json!("OTHER")),
+        ];
+        for mask in 0u32..(1 << event_fields.len()) {
+            let mut fields = vec![
+                ("id".to_string(), serde_json::json!("a")),
+                ("staffCode".to_string(), serde_json::json!("N02ABS1")),
+                ("teamCode".to_string(), serde_json::json!("N02ABS")),
+                ("createdDate".to_string(), serde_json::json!("2022-07-28T09:30:54Z")),
+                ("eventNumber".to_string(), serde_json::json!(2)),
+                (
+                    "licenceConditionId".to_string(),
+                    if mask % 2 == 0 { serde_json::json!(9501) } else { serde_json::json!("9501") },
+                ),
+            ];
+            fields.extend(
+                event_fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, (k, v))| (k.to_string(), v.clone())),
+            );
+            if mask % 3 == 0 {
+                fields.reverse();
+            }
+            let text =
+                format!("{{{}}}", fields.iter().map(|(k, v)| format!("{:?}:{v}", k)).collect::<Vec<_>>().join(","));
+            let detail = Detail::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(detail.kind(), Kind::LicenceCondition, "{text}");
+        }
+
+        // A licence condition detail that cannot be read is an error, not an event.
+        let err = Detail::parse(br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","eventNumber":1,"licenceConditionId":"x"}"#)
+            .unwrap_err();
+        assert!(matches!(err, AllocationError::InvalidDetail(_)), "{err:?}");
+        let err = Detail::parse(
+            br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","licenceConditionId":1}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(err, AllocationError::InvalidDetail(ref m) if m.contains("eventNumber")), "{err:?}");
+        // Person and requirement keys still come first.
+        let both = br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","eventNumber":1,"requirementId":34,"licenceConditionId":1}"#;
+        assert_eq!(Detail::parse(both).unwrap().kind(), Kind::Requirement);
+        let null = br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","eventNumber":1,"licenceConditionId":null}"#;
+        assert!(
+            matches!(Detail::parse(null).unwrap_err(), AllocationError::InvalidDetail(_)),
+            "even a null id is not an event"
+        );
+    }
+
+    #[test]
     fn unexpected_and_invalid_details() {
         let err = Detail::parse(br#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z"}"#)
             .unwrap_err();
@@ -344,6 +435,11 @@ mod tests {
         assert_eq!(ChangeOfAddress.code(Kind::Person), "AR03");
         assert_eq!(ChangeOfAddress.code(Kind::Event), "OA01");
         assert_eq!(ChangeOfAddress.code(Kind::Requirement), "OM");
+        assert_eq!(InitialAllocation.code(Kind::LicenceCondition), "IN1");
+        assert_eq!(ChangeOfAddress.code(Kind::LicenceCondition), "OM");
+        assert_eq!(Kind::LicenceCondition.reason_dataset(), "RM ALLOCATION REASON");
+        assert_eq!(Kind::LicenceCondition.business_interaction(), "CABI038");
+        assert_eq!(Kind::LicenceCondition.name(), "licence-condition");
         for (name, code) in [
             ("ALLOCATED_TO_RESPONSIBLE_OFFICER", "RO"),
             ("CASELOAD_ADJUSTMENT", "AR02"),
@@ -354,7 +450,7 @@ mod tests {
             ("TRANSFER_IN", "TIN"),
             ("PROBATION_RESET", "RESET"),
         ] {
-            for kind in [Kind::Person, Kind::Event, Kind::Requirement] {
+            for kind in [Kind::Person, Kind::Event, Kind::Requirement, Kind::LicenceCondition] {
                 assert_eq!(AllocationReason::from_name(name).unwrap().code(kind), code);
             }
         }

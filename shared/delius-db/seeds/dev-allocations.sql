@@ -2,6 +2,7 @@
 -- Every seeded manager and responsible officer starts 2022-07-01 10:30 London time with
 -- the unallocated staff N02UATU in team N02UAT. The HISTORIC entities also have a later,
 -- current manager from 2022-08-01 09:00, so an allocation dated 2022-07-28 lands in the past.
+-- Licence conditions 9501-9503 mirror requirements 9001-9003.
 -- Load after reference.sql; load once per database.
 
 DO $$
@@ -22,6 +23,8 @@ DECLARE
     main_cat    bigint;
     addn_cat    bigint;
     sub_cat     bigint;
+    lc_main_cat bigint;
+    lc_sub_cat  bigint;
     crn_        text;
     number_     text;
     r           record;
@@ -140,5 +143,38 @@ BEGIN
     END LOOP;
     -- Keep the sequence clear of the fixed requirement ids.
     PERFORM setval('rqmnt_id_seq', greatest(nextval('rqmnt_id_seq'), 10000));
+
+    -- Licence conditions 9501 (NEW), 9502 (HISTORIC), 9503 (REALLOCATION) on event 1's
+    -- disposal, each with its manager(s), like the requirements.
+    INSERT INTO r_lic_cond_type_main_cat (code, description) VALUES ('LCMAIN', 'Licence Condition Main Category')
+    RETURNING lic_cond_type_main_cat_id INTO lc_main_cat;
+    INSERT INTO r_standard_reference_list (reference_data_master_id, code_value, code_description)
+    SELECT reference_data_master_id, 'LCSUB', 'Licence Condition Sub Category' FROM r_reference_data_master
+    WHERE code_set_name = 'LICENCE CONDITION SUB CATEGORY'
+    RETURNING standard_reference_list_id INTO lc_sub_cat;
+    FOREACH number_ IN ARRAY ARRAY['9501', '9502', '9503'] LOOP
+        INSERT INTO lic_condition (lic_condition_id, offender_id, disposal_id, lic_cond_type_main_cat_id,
+                                   lic_cond_type_sub_cat_id, start_date)
+        VALUES (number_::bigint, person_id, disposal_1, lc_main_cat, lc_sub_cat, DATE '2022-07-01');
+        IF number_ = '9502' THEN
+            INSERT INTO lic_condition_manager (lic_condition_id, allocated_staff_id, allocated_team_id,
+                                               staff_employee_id, trust_provider_team_id, probation_area_id,
+                                               allocation_date, end_date, active_flag, transfer_reason_id)
+            SELECT number_::bigint, unallocated, uat_team, unallocated, uat_team, n02, seeded, handover, 0,
+                   transfer_reason_id FROM r_transfer_reason WHERE code = 'COMPONENT';
+            INSERT INTO lic_condition_manager (lic_condition_id, allocated_staff_id, allocated_team_id,
+                                               staff_employee_id, trust_provider_team_id, probation_area_id,
+                                               allocation_date, transfer_reason_id)
+            SELECT number_::bigint, unallocated, uat_team, unallocated, uat_team, n02, handover,
+                   transfer_reason_id FROM r_transfer_reason WHERE code = 'COMPONENT';
+        ELSE
+            INSERT INTO lic_condition_manager (lic_condition_id, allocated_staff_id, allocated_team_id,
+                                               staff_employee_id, trust_provider_team_id, probation_area_id,
+                                               allocation_date, transfer_reason_id)
+            SELECT number_::bigint, unallocated, uat_team, unallocated, uat_team, n02, seeded,
+                   transfer_reason_id FROM r_transfer_reason WHERE code = 'COMPONENT';
+        END IF;
+    END LOOP;
+    PERFORM setval('lic_condition_id_seq', greatest(nextval('lic_condition_id_seq'), 10000));
 END
 $$;

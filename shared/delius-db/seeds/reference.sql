@@ -10,6 +10,7 @@ INSERT INTO r_reference_data_master (code_set_name, description) VALUES
     ('ORDER ALLOCATION REASON', 'Order manager allocation reason'),
     ('RM ALLOCATION REASON', 'Requirement manager allocation reason'),
     ('REQUIREMENT SUB CATEGORY', 'Requirement sub category'),
+    ('LICENCE CONDITION SUB CATEGORY', 'Licence condition sub category'),
     ('OFFICER GRADE', 'Staff grade')
 ON CONFLICT (code_set_name) DO NOTHING;
 

@@ -1,6 +1,7 @@
 //! The project's test kit (not deployed): throwaway databases for tests,
-//! stand-ins for HMPPS Auth, Workload and the Delius LDAP directory, and
-//! helpers for the sample events. The tests, the local stack and the
+//! stand-ins for HMPPS Auth, Workload and the Delius LDAP directory, helpers
+//! for the sample events, and the check of responses against
+//! `docs/openapi.yaml`. The tests, the local stack and the
 //! benchmarks depend on it.
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ pub mod apigw;
 pub mod blackhole;
 pub mod hmpps_auth;
 pub mod ldap;
+pub mod openapi;
 pub mod owned;
 pub mod pgbouncer;
 pub mod testing;

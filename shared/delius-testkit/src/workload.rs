@@ -5,7 +5,7 @@
 //! - `POST /auth/oauth/token` with HTTP Basic [`CLIENT_ID`]:[`CLIENT_SECRET`]
 //!   and `grant_type=client_credentials` answers an access token (the same one
 //!   for the life of the stand-in) valid for an hour; other credentials get 401.
-//! - `GET /allocation/{person|event|requirements}/{id}` with that bearer token
+//! - `GET /allocation/{person|event|requirements|licence-conditions}/{id}` with that bearer token
 //!   answers the detail bodies of the `events/sqs` samples
 //!   (`events/sqs/details/*.json`, [`SAMPLE_DETAILS`]); a wrong or missing
 //!   token gets 401 and an unknown id 404.
@@ -63,6 +63,8 @@ pub const SAMPLE_DETAILS: &[SampleDetail] = &[
     sample!("/allocation/event/5a7d9f2c-be41-4a99-be87-6f5cad4b3e05", "event-X123456-1.json"),
     sample!("/allocation/requirements/6b8e0a3d-cf52-4baa-8f98-7a6dbe5c4f06", "requirement-9003.json"),
     sample!("/allocation/event/7c9f1b4e-d063-4cbb-9a09-8b7ecf6d5a07", "event-X123456-5-unknown-team.json"),
+    // licence-condition-allocation.json
+    sample!("/allocation/licence-conditions/8d0a2c5f-e174-4dcc-8b1a-9c8f0e7d6b18", "licence-condition-9501.json"),
 ];
 
 /// The running stand-in. Dropping it stops the server.

@@ -93,6 +93,7 @@ pub(super) async fn allocate(
         offender_id: event.offender_id,
         event_id: Some(event.event_id),
         rqmnt_id: None,
+        lic_condition_id: None,
         date: ctx.at.date(),
         start_time: ctx.at,
         notes: Some(&transfer_notes),

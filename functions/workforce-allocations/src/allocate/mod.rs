@@ -1,7 +1,7 @@
 //! Recording an allocation in Delius: the checks every kind shares, then the kind's own steps.
 //!
-//! Each message is one transaction. Its parent row (person, event or
-//! requirement) is locked first, so concurrent deliveries for the same parent
+//! Each message is one transaction. Its parent row (person, event,
+//! requirement or licence condition) is locked first, so concurrent deliveries for the same parent
 //! run one after the other and a redelivery finds its own allocation and is a
 //! no-op. On success the `P` audit row is written inside the transaction; on
 //! failure the transaction is rolled back and the `F` row is written on the
@@ -10,7 +10,9 @@
 //! Round trips: BEGIN, the lock, one pipelined batch of reads, one pipelined
 //! batch of writes (the audit row's own prepare adds one), COMMIT.
 
+mod component;
 mod event;
+mod licence_condition;
 mod person;
 mod requirement;
 
@@ -45,8 +47,8 @@ struct Context<'a> {
 }
 
 /// Records the allocation described by `detail`. `message_crn` is the CRN of
-/// the message's person reference: required for event and requirement
-/// allocations; a person allocation without one uses the detail's CRN.
+/// the message's person reference: required for event, requirement and
+/// licence-condition allocations; a person allocation uses the detail's CRN.
 pub async fn record(
     db: &Database,
     detail: &Detail,
@@ -100,6 +102,7 @@ async fn in_transaction(
         Detail::Person(d) => person::allocate(&tx, ctx, d, params).await,
         Detail::Event(d) => event::allocate(&tx, ctx, d, crn, params).await,
         Detail::Requirement(d) => requirement::allocate(&tx, ctx, d, crn, params).await,
+        Detail::LicenceCondition(d) => licence_condition::allocate(&tx, ctx, d, crn, params).await,
     };
     match result {
         Ok(recorded) => {

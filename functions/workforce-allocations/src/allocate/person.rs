@@ -122,6 +122,7 @@ pub(super) async fn allocate(
         offender_id,
         event_id: None,
         rqmnt_id: None,
+        lic_condition_id: None,
         date: ctx.at.date(),
         start_time: ctx.at,
         notes: Some(notes),

@@ -149,6 +149,108 @@ pub fn detail(extra: serde_json::Value) -> serde_json::Value {
 }
 
 // ---------------------------------------------------------------------------
+// One message against a fresh database: arrange, send, and the expected outcomes
+
+pub const MESSAGE: &str = "m-1";
+
+/// Serves `body` as the detail of one message (`kind` = person, event,
+/// requirements or licence-conditions), runs the arranging SQL first, and returns the harness with
+/// the counts from before the message.
+pub async fn case(
+    arrange: &str,
+    kind: &str,
+    body: serde_json::Value,
+    crn: Option<&str>,
+) -> (Harness, Counts, Vec<String>) {
+    let h = Harness::new().await;
+    if !arrange.is_empty() {
+        h.client.batch_execute(arrange).await.unwrap_or_else(|e| panic!("{arrange}: {e}"));
+    }
+    let (_, before, failed) = case_on(&h, kind, body, crn).await;
+    (h, before, failed)
+}
+
+/// As [`case`], on an existing harness: (the harness' URL, counts before,
+/// failed message ids).
+pub async fn case_on(
+    h: &Harness,
+    kind: &str,
+    body: serde_json::Value,
+    crn: Option<&str>,
+) -> (String, Counts, Vec<String>) {
+    let before = counts(&h.client).await;
+    let path = format!("/allocation/{kind}/case");
+    h.serve_detail(&path, body).await;
+    let url = h.detail_url(&path);
+    let event = batch(vec![record(MESSAGE, "test.allocated", Some(&url), crn)]);
+    let failed = failures(&h.invoke(event).await);
+    (url, before, failed)
+}
+
+pub fn person(extra: serde_json::Value) -> serde_json::Value {
+    let mut body = detail(serde_json::json!({"crn": "X123456"}));
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+pub fn event(number: i64, extra: serde_json::Value) -> serde_json::Value {
+    let mut body = detail(serde_json::json!({"eventNumber": number}));
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+pub fn requirement(id: i64, number: i64) -> serde_json::Value {
+    detail(serde_json::json!({"requirementId": id, "eventNumber": number}))
+}
+
+/// Reported failed; nothing written but one `F` row.
+pub async fn assert_failed_with_audit(h: &Harness, before: Counts, failed: &[String], code: &str, params: String) {
+    assert_eq!(failed, [MESSAGE.to_string()]);
+    assert_eq!(counts(&h.client).await, before, "nothing is written");
+    let user = Ids::load(&h.client).await.user;
+    assert_eq!(audits(&h.client).await, vec![(code.into(), user, "F".into(), params)]);
+}
+
+/// Consumed; nothing written but one `F` row.
+pub async fn assert_ignored_with_audit(h: &Harness, before: Counts, failed: &[String], code: &str, params: String) {
+    assert_eq!(failed, Vec::<String>::new(), "ignorable outcomes are consumed");
+    assert_eq!(counts(&h.client).await, before, "nothing is written");
+    let user = Ids::load(&h.client).await.user;
+    assert_eq!(audits(&h.client).await, vec![(code.into(), user, "F".into(), params)]);
+}
+
+pub async fn person_params(h: &Harness) -> String {
+    format!("offenderId='{}'", offender_id(&h.client, "X123456").await)
+}
+
+pub async fn event_params(h: &Harness, number: &str) -> String {
+    let (o, e) = (offender_id(&h.client, "X123456").await, event_id(&h.client, "X123456", number).await);
+    format!("offenderId='{o}',eventId='{e}'")
+}
+
+pub fn licence_condition(id: i64, number: i64) -> serde_json::Value {
+    detail(serde_json::json!({"licenceConditionId": id, "eventNumber": number}))
+}
+
+/// The audit parameters of a requirement or licence condition (its id under
+/// `requirementId`, as Delius records both) of event 1 of X123456.
+pub async fn requirement_params(h: &Harness, id: i64) -> String {
+    let (o, e) = (offender_id(&h.client, "X123456").await, event_id(&h.client, "X123456", "1").await);
+    format!("offenderId='{o}',eventId='{e}',requirementId='{id}'")
+}
+
+pub fn pending(table: &str, key: &str, parent: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({key}, transfer_status_id) \
+         SELECT ({parent}), standard_reference_list_id FROM r_standard_reference_list WHERE code_value = 'PN'"
+    )
+}
+
+// ---------------------------------------------------------------------------
 // Reading rows
 
 pub async fn one_id(
@@ -181,6 +283,119 @@ impl Ids {
             staff_spo: one_id(c, "SELECT staff_id FROM staff WHERE officer_code = 'N02ABSX'", &[]).await,
         }
     }
+}
+
+impl Ids {
+    /// `before` after the hand-over at `t`: ended there, no longer active.
+    pub fn ended(&self, before: &Manager, t: NaiveDateTime) -> Manager {
+        Manager {
+            end_date: Some(t),
+            active_flag: 0,
+            row_version: 1,
+            last_updated_user_id: Some(self.user),
+            ..before.clone()
+        }
+    }
+
+    /// A new manager row for N02ABS1 in N02ABS (the samples' allocation),
+    /// from `t` to `end_date`, active when open-ended.
+    pub fn allocated(
+        &self,
+        id: i64,
+        t: NaiveDateTime,
+        end_date: Option<NaiveDateTime>,
+        allocation_reason_id: i64,
+        transfer_reason_id: Option<i64>,
+    ) -> Manager {
+        Manager {
+            id,
+            staff_id: self.staff_abs1,
+            staff_employee_id: Some(self.staff_abs1),
+            team_id: self.team_abs,
+            trust_provider_team_id: Some(self.team_abs),
+            trust_provider_flag: 0,
+            probation_area_id: self.n02,
+            partition_area_id: 0,
+            allocation_date: t,
+            end_date,
+            allocation_reason_id: Some(allocation_reason_id),
+            active_flag: i16::from(end_date.is_none()),
+            soft_deleted: 0,
+            row_version: 0,
+            created_by_user_id: Some(self.user),
+            last_updated_user_id: Some(self.user),
+            transfer_reason_id,
+        }
+    }
+
+    /// The transfer contact (ETOM, ETOS, ETRC) of a hand-over from the dev
+    /// dataset's unallocated staff to N02ABS1 at the samples' `createdDate`.
+    pub fn transfer_contact(&self, type_code: &str, offender_id: i64, event_id: Option<i64>) -> Contact {
+        Contact {
+            type_code: type_code.into(),
+            offender_id,
+            event_id,
+            rqmnt_id: None,
+            lic_condition_id: None,
+            contact_date: date("2022-07-28"),
+            contact_start_time: Some(allocated_at()),
+            notes: Some(TRANSFER_NOTES.into()),
+            probation_area_id: self.n02,
+            team_id: Some(self.team_abs),
+            staff_id: Some(self.staff_abs1),
+            staff_employee_id: Some(self.staff_abs1),
+            trust_provider_team_id: Some(self.team_abs),
+            trust_provider_flag: 0,
+            sensitive: Some("N".into()),
+            partition_area_id: 0,
+            soft_deleted: 0,
+            row_version: 0,
+            created_by_user_id: Some(self.user),
+            last_updated_user_id: Some(self.user),
+        }
+    }
+}
+
+/// Checks a current allocation at the samples' `createdDate` to N02ABS1 in
+/// N02ABS: `before` (one open-ended manager) was ended then, and the new
+/// open-ended manager carries the allocation reason (`dataset`, `code`) and
+/// transfer reason; both rows were just written. Returns the new manager.
+pub async fn assert_current_handover(
+    h: &Harness,
+    table: Table,
+    parent_id: i64,
+    before: &[(Manager, NaiveDateTime, NaiveDateTime)],
+    (dataset, code): (&str, &str),
+    transfer_reason: Option<&str>,
+) -> Manager {
+    let ids = Ids::load(&h.client).await;
+    let t = allocated_at();
+    let after = managers(&h.client, table, parent_id).await;
+    assert_eq!(after.len(), 2, "{table:?} {parent_id}: {after:#?}");
+    assert_eq!(before.len(), 1);
+    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
+    assert_recent(after[0].2);
+    let (new, created, updated) = &after[1];
+    let transfer_reason_id = match transfer_reason {
+        Some(code) => Some(transfer_reason_id(&h.client, code).await),
+        None => None,
+    };
+    let reason = reason_id(&h.client, dataset, code).await;
+    assert_eq!(*new, ids.allocated(new.id, t, None, reason, transfer_reason_id));
+    assert_recent(*created);
+    assert_eq!(created, updated);
+    new.clone()
+}
+
+/// Invokes the function with `event` and expects no failed records.
+pub async fn invoke_ok(h: &Harness, event: SqsEvent) {
+    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+}
+
+/// The sample file's records at `indexes` only.
+pub fn records_of(mut event: SqsEvent, indexes: &[usize]) -> SqsEvent {
+    event.records = indexes.iter().map(|&i| event.records[i].clone()).collect();
+    event
 }
 
 pub async fn offender_id(c: &tokio_postgres::Client, crn: &str) -> i64 {
@@ -239,6 +454,7 @@ pub enum Table {
     Offender,
     Order,
     Requirement,
+    LicenceCondition,
 }
 
 /// The parent's managers, oldest first, with their audit date-times.
@@ -263,6 +479,14 @@ pub async fn managers(
             "rqmnt_manager",
             "rqmnt_manager_id",
             "rqmnt_id",
+            "allocated_staff_id",
+            "allocated_team_id",
+            "transfer_reason_id",
+        ),
+        Table::LicenceCondition => (
+            "lic_condition_manager",
+            "lic_condition_manager_id",
+            "lic_condition_id",
             "allocated_staff_id",
             "allocated_team_id",
             "transfer_reason_id",
@@ -347,6 +571,7 @@ pub struct Contact {
     pub offender_id: i64,
     pub event_id: Option<i64>,
     pub rqmnt_id: Option<i64>,
+    pub lic_condition_id: Option<i64>,
     pub contact_date: NaiveDate,
     pub contact_start_time: Option<NaiveDateTime>,
     pub notes: Option<String>,
@@ -370,7 +595,7 @@ pub async fn contacts(c: &tokio_postgres::Client, offender_id: i64) -> Vec<Conta
         "SELECT t.code, c.offender_id, c.event_id, c.rqmnt_id, c.contact_date, c.contact_start_time, c.notes, \
          c.probation_area_id, c.team_id, c.staff_id, c.staff_employee_id, c.trust_provider_team_id, \
          c.trust_provider_flag, c.sensitive, c.partition_area_id, c.soft_deleted, c.row_version, \
-         c.created_by_user_id, c.last_updated_user_id \
+         c.created_by_user_id, c.last_updated_user_id, c.lic_condition_id \
          FROM contact c JOIN r_contact_type t ON t.contact_type_id = c.contact_type_id \
          WHERE c.offender_id = $1 ORDER BY c.contact_id",
         &[&offender_id],
@@ -398,6 +623,7 @@ pub async fn contacts(c: &tokio_postgres::Client, offender_id: i64) -> Vec<Conta
         row_version: r.get(16),
         created_by_user_id: r.get(17),
         last_updated_user_id: r.get(18),
+        lic_condition_id: r.get(19),
     })
     .collect()
 }
@@ -423,6 +649,7 @@ pub struct Counts {
     pub offender_manager: i64,
     pub order_manager: i64,
     pub rqmnt_manager: i64,
+    pub lic_condition_manager: i64,
     pub responsible_officer: i64,
     pub contact: i64,
     pub iaps: i64,
@@ -435,11 +662,13 @@ pub async fn counts(c: &tokio_postgres::Client) -> Counts {
         .query_one(
             "SELECT (SELECT COUNT(*) FROM offender_manager), (SELECT COUNT(*) FROM order_manager), \
              (SELECT COUNT(*) FROM rqmnt_manager), (SELECT COUNT(*) FROM responsible_officer), \
+             (SELECT COUNT(*) FROM lic_condition_manager), \
              (SELECT COUNT(*) FROM contact), \
              (SELECT COUNT(*) FROM iaps_offender) + (SELECT COUNT(*) FROM iaps_event) + (SELECT COUNT(*) FROM iaps_rqmnt), \
              (SELECT COALESCE(SUM(row_version), 0) FROM offender_manager)::bigint \
              + (SELECT COALESCE(SUM(row_version), 0) FROM order_manager)::bigint \
              + (SELECT COALESCE(SUM(row_version), 0) FROM rqmnt_manager)::bigint \
+             + (SELECT COALESCE(SUM(row_version), 0) FROM lic_condition_manager)::bigint \
              + (SELECT COALESCE(SUM(row_version), 0) FROM responsible_officer)::bigint",
             &[],
         )
@@ -450,9 +679,10 @@ pub async fn counts(c: &tokio_postgres::Client) -> Counts {
         order_manager: r.get(1),
         rqmnt_manager: r.get(2),
         responsible_officer: r.get(3),
-        contact: r.get(4),
-        iaps: r.get(5),
-        versions: r.get(6),
+        lic_condition_manager: r.get(4),
+        contact: r.get(5),
+        iaps: r.get(6),
+        versions: r.get(7),
     }
 }
 

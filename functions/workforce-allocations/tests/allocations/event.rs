@@ -27,69 +27,14 @@ async fn event_allocation_records_manager_contacts_iaps_and_audit() {
     let event = event_id(&h.client, "X123456", "2").await;
     arrange_accredited_requirement(&h, "X123456", "2").await;
     let before = managers(&h.client, Table::Order, event).await;
-    let t = allocated_at();
 
     // The sample's domain event is pretty-printed inside the envelope.
-    assert_eq!(failures(&h.invoke(h.event("event-allocation.json")).await), Vec::<String>::new());
+    invoke_ok(&h, h.event("event-allocation.json")).await;
 
-    let after = managers(&h.client, Table::Order, event).await;
-    assert_eq!(after.len(), 2);
-    assert_eq!(
-        after[0].0,
-        Manager {
-            end_date: Some(t),
-            active_flag: 0,
-            row_version: 1,
-            last_updated_user_id: Some(ids.user),
-            ..before[0].0.clone()
-        }
-    );
-    let new = &after[1].0;
-    assert_eq!(
-        *new,
-        Manager {
-            id: new.id,
-            staff_id: ids.staff_abs1,
-            staff_employee_id: Some(ids.staff_abs1),
-            team_id: ids.team_abs,
-            trust_provider_team_id: Some(ids.team_abs),
-            trust_provider_flag: 0,
-            probation_area_id: ids.n02,
-            partition_area_id: 0,
-            allocation_date: t,
-            end_date: None,
-            allocation_reason_id: Some(reason_id(&h.client, "ORDER ALLOCATION REASON", "INT").await),
-            active_flag: 1,
-            soft_deleted: 0,
-            row_version: 0,
-            created_by_user_id: Some(ids.user),
-            last_updated_user_id: Some(ids.user),
-            transfer_reason_id: Some(transfer_reason_id(&h.client, "CASE ORDER").await),
-        }
-    );
-    assert_recent(after[1].1);
+    assert_current_handover(&h, Table::Order, event, &before, ("ORDER ALLOCATION REASON", "INT"), Some("CASE ORDER"))
+        .await;
 
-    let etos = Contact {
-        type_code: "ETOS".into(),
-        offender_id: offender,
-        event_id: Some(event),
-        rqmnt_id: None,
-        contact_date: date("2022-07-28"),
-        contact_start_time: Some(t),
-        notes: Some(TRANSFER_NOTES.into()),
-        probation_area_id: ids.n02,
-        team_id: Some(ids.team_abs),
-        staff_id: Some(ids.staff_abs1),
-        staff_employee_id: Some(ids.staff_abs1),
-        trust_provider_team_id: Some(ids.team_abs),
-        trust_provider_flag: 0,
-        sensitive: Some("N".into()),
-        partition_area_id: 0,
-        soft_deleted: 0,
-        row_version: 0,
-        created_by_user_id: Some(ids.user),
-        last_updated_user_id: Some(ids.user),
-    };
+    let etos = ids.transfer_contact("ETOS", offender, Some(event));
     // SPOD03 (the default): the SPO's notes and sensitivity, by the SPO.
     let spod03 = Contact {
         type_code: "SPOD03".into(),
@@ -122,7 +67,7 @@ async fn with_spod03_off_the_decision_is_a_cade_contact() {
     let ids = Ids::load(&h.client).await;
     let offender = offender_id(&h.client, "X123456").await;
 
-    assert_eq!(failures(&h.invoke(h.event("event-allocation.json")).await), Vec::<String>::new());
+    invoke_ok(&h, h.event("event-allocation.json")).await;
     let contacts = contacts(&h.client, offender).await;
     assert_eq!(contacts.len(), 2);
     let cade = &contacts[1];
@@ -142,7 +87,7 @@ async fn decision_contact_defaults_without_an_spo() {
     h.serve_detail("/allocation/event/no-spo", detail(serde_json::json!({"eventNumber": 2}))).await;
     let event = batch(vec![record("m-1", "event.manager.allocated", Some(&url), Some("X123456"))]);
 
-    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    invoke_ok(&h, event).await;
     let contacts = contacts(&h.client, offender).await;
     let spod03 = &contacts[1];
     assert_eq!(spod03.type_code, "SPOD03");
@@ -155,7 +100,7 @@ async fn decision_contact_defaults_without_an_spo() {
     h.serve_detail("/allocation/event/no-spo", detail(serde_json::json!({"eventNumber": 2}))).await;
     let url = h.detail_url("/allocation/event/no-spo");
     let event = batch(vec![record("m-1", "event.manager.allocated", Some(&url), Some("X123456"))]);
-    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    invoke_ok(&h, event).await;
     let contacts = crate::common::contacts(&h.client, offender).await;
     assert_eq!((contacts[1].type_code.as_str(), contacts[1].sensitive.as_deref()), ("CADE", Some("N")));
     assert_eq!(contacts[1].notes, None);
@@ -170,22 +115,12 @@ async fn historic_event_allocation_slots_into_the_past() {
     let before = managers(&h.client, Table::Order, event).await;
     let (handover, t) = (at("2022-08-01 09:00:00"), allocated_at());
 
-    let mut sample = h.event("historic-allocation.json");
-    sample.records = vec![sample.records[1].clone()];
-    assert_eq!(failures(&h.invoke(sample).await), Vec::<String>::new());
+    let sample = records_of(h.event("historic-allocation.json"), &[1]);
+    invoke_ok(&h, sample).await;
 
     let after = managers(&h.client, Table::Order, event).await;
     assert_eq!(after.len(), 3);
-    assert_eq!(
-        after[0].0,
-        Manager {
-            end_date: Some(t),
-            active_flag: 0,
-            row_version: 1,
-            last_updated_user_id: Some(ids.user),
-            ..before[0].0.clone()
-        }
-    );
+    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
     assert_eq!(
         (after[1].0.staff_id, after[1].0.allocation_date, after[1].0.end_date, after[1].0.active_flag),
         (ids.staff_abs1, t, Some(handover), 0)

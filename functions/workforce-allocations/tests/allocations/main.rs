@@ -7,5 +7,6 @@ mod common;
 mod connectivity;
 mod errors;
 mod event;
+mod licence_condition;
 mod person;
 mod requirement;

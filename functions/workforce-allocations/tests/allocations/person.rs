@@ -20,40 +20,10 @@ async fn person_allocation_records_manager_officer_contacts_and_audit() {
     let after = managers(&h.client, Table::Offender, offender).await;
     assert_eq!(after.len(), 2);
     let (old, _, old_updated) = &after[0];
-    assert_eq!(
-        *old,
-        Manager {
-            end_date: Some(t),
-            active_flag: 0,
-            row_version: 1,
-            last_updated_user_id: Some(ids.user),
-            ..before[0].0.clone()
-        }
-    );
+    assert_eq!(*old, ids.ended(&before[0].0, t));
     assert_recent(*old_updated);
     let (new, created, updated) = &after[1];
-    assert_eq!(
-        *new,
-        Manager {
-            id: new.id,
-            staff_id: ids.staff_abs1,
-            staff_employee_id: Some(ids.staff_abs1),
-            team_id: ids.team_abs,
-            trust_provider_team_id: Some(ids.team_abs),
-            trust_provider_flag: 0,
-            probation_area_id: ids.n02,
-            partition_area_id: 0,
-            allocation_date: t,
-            end_date: None,
-            allocation_reason_id: Some(reason_id(&h.client, "OM ALLOCATION REASON", "IN1").await),
-            active_flag: 1,
-            soft_deleted: 0,
-            row_version: 0,
-            created_by_user_id: Some(ids.user),
-            last_updated_user_id: Some(ids.user),
-            transfer_reason_id: None,
-        }
-    );
+    assert_eq!(*new, ids.allocated(new.id, t, None, reason_id(&h.client, "OM ALLOCATION REASON", "IN1").await, None));
     assert_recent(*created);
     assert_eq!(created, updated);
 
@@ -81,25 +51,8 @@ async fn person_allocation_records_manager_officer_contacts_and_audit() {
     );
 
     let contact = |type_code: &str, notes: &str| Contact {
-        type_code: type_code.into(),
-        offender_id: offender,
-        event_id: None,
-        rqmnt_id: None,
-        contact_date: date("2022-07-28"),
-        contact_start_time: Some(t),
         notes: Some(notes.into()),
-        probation_area_id: ids.n02,
-        team_id: Some(ids.team_abs),
-        staff_id: Some(ids.staff_abs1),
-        staff_employee_id: Some(ids.staff_abs1),
-        trust_provider_team_id: Some(ids.team_abs),
-        trust_provider_flag: 0,
-        sensitive: Some("N".into()),
-        partition_area_id: 0,
-        soft_deleted: 0,
-        row_version: 0,
-        created_by_user_id: Some(ids.user),
-        last_updated_user_id: Some(ids.user),
+        ..ids.transfer_contact(type_code, offender, None)
     };
     let roc_notes = "New Details:\n\
         Responsible Officer Type: Offender Manager\n\
@@ -136,42 +89,15 @@ async fn historic_person_allocation_slots_into_the_past() {
 
     let mut event = h.event("historic-allocation.json");
     event.records.truncate(1);
-    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    invoke_ok(&h, event).await;
 
     let after = managers(&h.client, Table::Offender, offender).await;
     assert_eq!(after.len(), 3);
-    assert_eq!(
-        after[0].0,
-        Manager {
-            end_date: Some(t),
-            active_flag: 0,
-            row_version: 1,
-            last_updated_user_id: Some(ids.user),
-            ..before[0].0.clone()
-        }
-    );
+    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
     let new = &after[1].0;
     assert_eq!(
         *new,
-        Manager {
-            id: new.id,
-            staff_id: ids.staff_abs1,
-            staff_employee_id: Some(ids.staff_abs1),
-            team_id: ids.team_abs,
-            trust_provider_team_id: Some(ids.team_abs),
-            trust_provider_flag: 0,
-            probation_area_id: ids.n02,
-            partition_area_id: 0,
-            allocation_date: t,
-            end_date: Some(handover),
-            allocation_reason_id: Some(reason_id(&h.client, "OM ALLOCATION REASON", "IN1").await),
-            active_flag: 0,
-            soft_deleted: 0,
-            row_version: 0,
-            created_by_user_id: Some(ids.user),
-            last_updated_user_id: Some(ids.user),
-            transfer_reason_id: None,
-        }
+        ids.allocated(new.id, t, Some(handover), reason_id(&h.client, "OM ALLOCATION REASON", "IN1").await, None)
     );
     assert_eq!(after[2], before[1], "the current manager is untouched");
 
@@ -229,12 +155,12 @@ async fn the_same_message_twice_records_once() {
     let ids = Ids::load(&h.client).await;
     let offender = offender_id(&h.client, "X123456").await;
 
-    assert_eq!(failures(&h.invoke(h.event("person-allocation.json")).await), Vec::<String>::new());
+    invoke_ok(&h, h.event("person-allocation.json")).await;
     let once = counts(&h.client).await;
     let managers_once = managers(&h.client, Table::Offender, offender).await;
     let officers_once = responsible_officers(&h.client, offender).await;
 
-    assert_eq!(failures(&h.invoke(h.event("person-allocation.json")).await), Vec::<String>::new());
+    invoke_ok(&h, h.event("person-allocation.json")).await;
     assert_eq!(counts(&h.client).await, once);
     assert_eq!(managers(&h.client, Table::Offender, offender).await, managers_once);
     assert_eq!(responsible_officers(&h.client, offender).await, officers_once);
@@ -250,7 +176,7 @@ async fn a_person_message_without_a_crn_uses_the_detail_crn() {
     let url = h.detail_url("/allocation/person/4880d097-ea80-4492-bdb7-86228cdf29ef");
     let event = batch(vec![record("m-1", "person.community.manager.allocated", Some(&url), None)]);
 
-    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    invoke_ok(&h, event).await;
     let after = managers(&h.client, Table::Offender, offender).await;
     assert_eq!(after.len(), 2);
     assert_eq!((after[1].0.allocation_date, after[1].0.end_date), (allocated_at(), None));
@@ -272,7 +198,7 @@ async fn a_person_with_an_accredited_programme_gets_the_iaps_flag() {
         .await
         .unwrap();
 
-    assert_eq!(failures(&h.invoke(h.event("person-allocation.json")).await), Vec::<String>::new());
+    invoke_ok(&h, h.event("person-allocation.json")).await;
     let rows: Vec<(i64, i16)> = h
         .client
         .query("SELECT offender_id, iaps_flag FROM iaps_offender", &[])
@@ -370,7 +296,7 @@ async fn the_responsible_officer_change_describes_a_prison_manager_or_no_one() {
             Some("X123456"),
         ),
     ]);
-    assert_eq!(failures(&h.invoke(event).await), Vec::<String>::new());
+    invoke_ok(&h, event).await;
 
     let roc = |contacts: Vec<Contact>| contacts.into_iter().find(|c| c.type_code == "ROC").and_then(|c| c.notes);
     assert_eq!(

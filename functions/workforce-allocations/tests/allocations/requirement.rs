@@ -9,69 +9,14 @@ async fn requirement_allocation_records_manager_contact_and_audit() {
     let offender = offender_id(&h.client, "X123456").await;
     let event = event_id(&h.client, "X123456", "1").await;
     let before = managers(&h.client, Table::Requirement, 9001).await;
-    let t = allocated_at();
 
-    assert_eq!(failures(&h.invoke(h.event("requirement-allocation.json")).await), Vec::<String>::new());
+    invoke_ok(&h, h.event("requirement-allocation.json")).await;
 
-    let after = managers(&h.client, Table::Requirement, 9001).await;
-    assert_eq!(after.len(), 2);
-    assert_eq!(
-        after[0].0,
-        Manager {
-            end_date: Some(t),
-            active_flag: 0,
-            row_version: 1,
-            last_updated_user_id: Some(ids.user),
-            ..before[0].0.clone()
-        }
-    );
-    let new = &after[1].0;
-    assert_eq!(
-        *new,
-        Manager {
-            id: new.id,
-            staff_id: ids.staff_abs1,
-            staff_employee_id: Some(ids.staff_abs1),
-            team_id: ids.team_abs,
-            trust_provider_team_id: Some(ids.team_abs),
-            trust_provider_flag: 0,
-            probation_area_id: ids.n02,
-            partition_area_id: 0,
-            allocation_date: t,
-            end_date: None,
-            allocation_reason_id: Some(reason_id(&h.client, "RM ALLOCATION REASON", "IN1").await),
-            active_flag: 1,
-            soft_deleted: 0,
-            row_version: 0,
-            created_by_user_id: Some(ids.user),
-            last_updated_user_id: Some(ids.user),
-            transfer_reason_id: Some(transfer_reason_id(&h.client, "COMPONENT").await),
-        }
-    );
-    assert_recent(after[1].1);
+    assert_current_handover(&h, Table::Requirement, 9001, &before, ("RM ALLOCATION REASON", "IN1"), Some("COMPONENT"))
+        .await;
     assert_eq!(
         contacts(&h.client, offender).await,
-        vec![Contact {
-            type_code: "ETRC".into(),
-            offender_id: offender,
-            event_id: Some(event),
-            rqmnt_id: Some(9001),
-            contact_date: date("2022-07-28"),
-            contact_start_time: Some(t),
-            notes: Some(TRANSFER_NOTES.into()),
-            probation_area_id: ids.n02,
-            team_id: Some(ids.team_abs),
-            staff_id: Some(ids.staff_abs1),
-            staff_employee_id: Some(ids.staff_abs1),
-            trust_provider_team_id: Some(ids.team_abs),
-            trust_provider_flag: 0,
-            sensitive: Some("N".into()),
-            partition_area_id: 0,
-            soft_deleted: 0,
-            row_version: 0,
-            created_by_user_id: Some(ids.user),
-            last_updated_user_id: Some(ids.user),
-        }]
+        vec![Contact { rqmnt_id: Some(9001), ..ids.transfer_contact("ETRC", offender, Some(event)) }]
     );
     let iaps: i64 = h.client.query_one("SELECT COUNT(*) FROM iaps_rqmnt", &[]).await.unwrap().get(0);
     assert_eq!(iaps, 0, "9001 is not an accredited programme");
@@ -118,7 +63,7 @@ async fn an_accredited_requirement_gets_the_iaps_flag() {
     let url = h.detail_url("/allocation/requirements/accredited");
     let sqs = batch(vec![record("m-1", "requirement.manager.allocated", Some(&url), Some("X123456"))]);
 
-    assert_eq!(failures(&h.invoke(sqs).await), Vec::<String>::new());
+    invoke_ok(&h, sqs).await;
     let rows: Vec<(i64, i16)> = h
         .client
         .query("SELECT rqmnt_id, iaps_flag FROM iaps_rqmnt", &[])
@@ -138,22 +83,12 @@ async fn historic_requirement_allocation_slots_into_the_past() {
     let before = managers(&h.client, Table::Requirement, 9002).await;
     let (handover, t) = (at("2022-08-01 09:00:00"), allocated_at());
 
-    let mut sample = h.event("historic-allocation.json");
-    sample.records = vec![sample.records[2].clone()];
-    assert_eq!(failures(&h.invoke(sample).await), Vec::<String>::new());
+    let sample = records_of(h.event("historic-allocation.json"), &[2]);
+    invoke_ok(&h, sample).await;
 
     let after = managers(&h.client, Table::Requirement, 9002).await;
     assert_eq!(after.len(), 3);
-    assert_eq!(
-        after[0].0,
-        Manager {
-            end_date: Some(t),
-            active_flag: 0,
-            row_version: 1,
-            last_updated_user_id: Some(ids.user),
-            ..before[0].0.clone()
-        }
-    );
+    assert_eq!(after[0].0, ids.ended(&before[0].0, t));
     assert_eq!(
         (
             after[1].0.staff_id,
@@ -172,7 +107,7 @@ async fn the_whole_historic_sample_records_all_three_kinds() {
     let h = Harness::new().await;
     let ids = Ids::load(&h.client).await;
     let before = counts(&h.client).await;
-    assert_eq!(failures(&h.invoke(h.event("historic-allocation.json")).await), Vec::<String>::new());
+    invoke_ok(&h, h.event("historic-allocation.json")).await;
     let after = counts(&h.client).await;
     assert_eq!(
         (after.offender_manager, after.order_manager, after.rqmnt_manager, after.responsible_officer, after.contact),

@@ -1,7 +1,7 @@
 //! Workforce allocations: the SQL behind recording a new community manager for
-//! a person (`offender_manager`), an event (`order_manager`) or a requirement
-//! (`rqmnt_manager`), with the responsible officer, contacts and IAPS flags
-//! that go with it.
+//! a person (`offender_manager`), an event (`order_manager`), a requirement
+//! (`rqmnt_manager`) or a licence condition (`lic_condition_manager`), with the
+//! responsible officer, contacts and IAPS flags that go with it.
 //!
 //! The business rules live in the `workforce-allocations` function; this
 //! module only reads and writes rows. Every statement of one allocation kind is
@@ -27,6 +27,8 @@ pub enum ManagerTable {
     Order,
     /// `rqmnt_manager`: the requirement's manager.
     Requirement,
+    /// `lic_condition_manager`: the licence condition's manager.
+    LicenceCondition,
 }
 
 /// A staff member's names, as Delius holds them.
@@ -95,6 +97,22 @@ impl RequirementRow {
     }
 }
 
+/// The licence condition of a licence-condition allocation, locked for the
+/// transaction, with its sentence's event and its categories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceConditionRow {
+    pub lic_condition_id: i64,
+    pub offender_id: i64,
+    pub crn: String,
+    pub event_id: i64,
+    pub event_number: String,
+    pub disposal_active: bool,
+    pub event_active: bool,
+    pub active: bool,
+    pub main_category_description: Option<String>,
+    pub sub_category_description: Option<String>,
+}
+
 /// The manager that is active at the allocation date-time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagerRow {
@@ -110,7 +128,8 @@ pub struct ManagerRow {
     pub partition_area_id: i64,
     pub allocation_date: NaiveDateTime,
     pub end_date: Option<NaiveDateTime>,
-    /// Pending (`PN`) transfers of the person, event or requirement.
+    /// Pending (`PN`) transfers of the person, event, requirement or licence
+    /// condition.
     pub pending_transfers: i64,
 }
 
@@ -206,7 +225,7 @@ pub struct ManagerEnd {
 #[derive(Debug, Clone, Copy)]
 pub struct NewManager {
     pub id: i64,
-    /// `offender_id`, `event_id` or `rqmnt_id`.
+    /// `offender_id`, `event_id`, `rqmnt_id` or `lic_condition_id`.
     pub parent_id: i64,
     pub staff_id: i64,
     pub team_id: i64,
@@ -216,7 +235,7 @@ pub struct NewManager {
     pub end_date: Option<NaiveDateTime>,
     pub allocation_reason_id: i64,
     pub active: bool,
-    /// For `order_manager` and `rqmnt_manager`; ignored for `offender_manager`.
+    /// For every manager table but `offender_manager`, which ignores it.
     pub transfer_reason_id: Option<i64>,
 }
 
@@ -235,6 +254,7 @@ pub struct NewContact<'a> {
     pub offender_id: i64,
     pub event_id: Option<i64>,
     pub rqmnt_id: Option<i64>,
+    pub lic_condition_id: Option<i64>,
     pub date: NaiveDate,
     pub start_time: NaiveDateTime,
     pub notes: Option<&'a str>,
@@ -253,7 +273,7 @@ pub struct Statements {
     end_manager: Statement,
     insert_manager: Statement,
     insert_contact: Statement,
-    flag_iaps: Statement,
+    flag_iaps: Option<Statement>,
     responsible_officer: Option<ResponsibleOfficerStatements>,
 }
 
@@ -293,7 +313,12 @@ impl Statements {
             tx.prepare_cached(sql.end_manager),
             tx.prepare_cached(sql.insert_manager),
             tx.prepare_cached(sql::INSERT_CONTACT),
-            tx.prepare_cached(sql.flag_iaps),
+            async {
+                match sql.flag_iaps {
+                    Some(text) => tx.prepare_cached(text).await.map(Some),
+                    None => Ok(None),
+                }
+            },
             async {
                 if !person {
                     return Ok(None);
@@ -370,6 +395,28 @@ impl Statements {
             sub_category_code: row.get(10),
             sub_category_description: row.get(11),
             additional_main_category_code: row.get(12),
+        }))
+    }
+
+    /// Locks the live (not soft-deleted) licence condition, by id.
+    pub async fn lock_licence_condition(
+        &self,
+        tx: &Transaction<'_>,
+        lic_condition_id: i64,
+    ) -> Result<Option<LicenceConditionRow>, DbError> {
+        self.expect(ManagerTable::LicenceCondition);
+        let row = tx.query_opt(&self.lock, &[&lic_condition_id]).await?;
+        Ok(row.map(|row| LicenceConditionRow {
+            lic_condition_id: row.get(0),
+            offender_id: row.get(1),
+            crn: code(&row, 2),
+            event_id: row.get(3),
+            event_number: row.get(4),
+            disposal_active: flag(row.get(5)),
+            event_active: flag(row.get(6)),
+            active: flag(row.get(7)),
+            main_category_description: row.get(8),
+            sub_category_description: row.get(9),
         }))
     }
 
@@ -566,6 +613,7 @@ impl Statements {
                     &sensitive,
                     &stamp.user_id,
                     &stamp.now,
+                    &new.lic_condition_id,
                 ],
             )
             .await?;
@@ -578,10 +626,14 @@ impl Statements {
     /// Sets the IAPS flag of the person, event or requirement (an upsert).
     /// For a person or an event only when one of its requirements is an
     /// accredited programme; for a requirement unconditionally (the caller
-    /// checks [`RequirementRow::is_accredited_programme`]). Returns whether a
-    /// flag was written.
+    /// checks [`RequirementRow::is_accredited_programme`]); licence conditions
+    /// have no flag. Returns whether a flag was written.
     pub async fn flag_iaps(&self, tx: &Transaction<'_>, id: i64) -> Result<bool, DbError> {
-        Ok(tx.execute(&self.flag_iaps, &[&id]).await? > 0)
+        let statement = self
+            .flag_iaps
+            .as_ref()
+            .ok_or_else(|| DbError::NotFound(format!("no IAPS flag for {:?} allocations", self.table)))?;
+        Ok(tx.execute(statement, &[&id]).await? > 0)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The statements of the allocation flows. The three manager tables share
+//! The statements of the allocation flows. The four manager tables share
 //! their shape but not their column names (`team_id` / `allocation_team_id` /
 //! `allocated_team_id`...), so the per-table texts are spelled out by macros
 //! at compile time.
@@ -11,7 +11,8 @@ pub(super) struct TableSql {
     pub lookups: &'static str,
     pub end_manager: &'static str,
     pub insert_manager: &'static str,
-    pub flag_iaps: &'static str,
+    /// `None` for licence conditions: they have no IAPS flag.
+    pub flag_iaps: Option<&'static str>,
 }
 
 pub(super) fn for_table(table: ManagerTable) -> &'static TableSql {
@@ -19,6 +20,7 @@ pub(super) fn for_table(table: ManagerTable) -> &'static TableSql {
         ManagerTable::Offender => &OFFENDER,
         ManagerTable::Order => &ORDER,
         ManagerTable::Requirement => &REQUIREMENT,
+        ManagerTable::LicenceCondition => &LICENCE_CONDITION,
     }
 }
 
@@ -181,14 +183,14 @@ static OFFENDER: TableSql = TableSql {
     // matched. We use the left-join semantics of the event-level query
     // instead (a decision of the team); like Delius, this query does not look
     // at the requirements' active or soft-deleted flags.
-    flag_iaps: concat!(
+    flag_iaps: Some(concat!(
         "INSERT INTO iaps_offender (offender_id, iaps_flag) ",
         "SELECT $1::bigint, 1 WHERE EXISTS (SELECT 1 FROM rqmnt r ",
         accredited_categories!(),
         "WHERE r.offender_id = $1 AND ",
         accredited_predicate!(),
         ") ON CONFLICT (offender_id) DO UPDATE SET iaps_flag = 1"
-    ),
+    )),
 };
 
 static ORDER: TableSql = TableSql {
@@ -212,7 +214,7 @@ static ORDER: TableSql = TableSql {
         "allocation_staff_id",
         "allocation_team_id"
     ),
-    flag_iaps: concat!(
+    flag_iaps: Some(concat!(
         "INSERT INTO iaps_event (event_id, iaps_flag) ",
         "SELECT $1::bigint, 1 WHERE EXISTS (SELECT 1 FROM rqmnt r ",
         "JOIN disposal d ON d.disposal_id = r.disposal_id ",
@@ -220,7 +222,7 @@ static ORDER: TableSql = TableSql {
         "WHERE d.event_id = $1 AND r.active_flag = 1 AND r.soft_deleted = 0 AND ",
         accredited_predicate!(),
         ") ON CONFLICT (event_id) DO UPDATE SET iaps_flag = 1"
-    ),
+    )),
 };
 
 static REQUIREMENT: TableSql = TableSql {
@@ -253,19 +255,55 @@ static REQUIREMENT: TableSql = TableSql {
         "allocated_team_id"
     ),
     // Called only for a requirement that is an accredited programme.
-    flag_iaps: "INSERT INTO iaps_rqmnt (rqmnt_id, iaps_flag) VALUES ($1, 1) \
-                ON CONFLICT (rqmnt_id) DO UPDATE SET iaps_flag = 1",
+    flag_iaps: Some(
+        "INSERT INTO iaps_rqmnt (rqmnt_id, iaps_flag) VALUES ($1, 1) \
+         ON CONFLICT (rqmnt_id) DO UPDATE SET iaps_flag = 1",
+    ),
+};
+
+static LICENCE_CONDITION: TableSql = TableSql {
+    // By primary key, live only: a soft-deleted condition counts as gone.
+    lock: concat!(
+        "SELECT l.lic_condition_id, l.offender_id, o.crn, d.event_id, e.event_number, d.active_flag, ",
+        "e.active_flag, l.active_flag, mc.description, sc.code_description ",
+        "FROM lic_condition l ",
+        "JOIN offender o ON o.offender_id = l.offender_id ",
+        "JOIN disposal d ON d.disposal_id = l.disposal_id ",
+        "JOIN event e ON e.event_id = d.event_id ",
+        "LEFT JOIN r_lic_cond_type_main_cat mc ON mc.lic_cond_type_main_cat_id = l.lic_cond_type_main_cat_id ",
+        "LEFT JOIN r_standard_reference_list sc ON sc.standard_reference_list_id = l.lic_cond_type_sub_cat_id ",
+        "WHERE l.lic_condition_id = $1 AND l.soft_deleted = 0 FOR NO KEY UPDATE OF l"
+    ),
+    active_manager: active_manager!(
+        "lic_condition_manager",
+        "lic_condition_manager_id",
+        "lic_condition_id",
+        "allocated_staff_id",
+        "allocated_team_id",
+        "lic_condition_transfer"
+    ),
+    lookups: lookups!("lic_condition_manager_id_seq"),
+    end_manager: end_manager!("lic_condition_manager", "lic_condition_manager_id"),
+    insert_manager: insert_manager!(
+        "lic_condition_manager",
+        "lic_condition_manager_id",
+        "lic_condition_id",
+        "allocated_staff_id",
+        "allocated_team_id"
+    ),
+    flag_iaps: None,
 };
 
 /// $1 type code, $2 person, $3 event, $4 requirement, $5 date, $6 start time,
 /// $7 notes, $8 provider, $9 team, $10 staff, $11 sensitive (NULL: the type's
-/// default), $12 user, $13 now. Inserts nothing when the type is unknown.
+/// default), $12 user, $13 now, $14 licence condition. Inserts nothing when
+/// the type is unknown.
 pub(super) const INSERT_CONTACT: &str = concat!(
-    "INSERT INTO contact (contact_id, offender_id, event_id, rqmnt_id, contact_type_id, contact_date, ",
+    "INSERT INTO contact (contact_id, offender_id, event_id, rqmnt_id, lic_condition_id, contact_type_id, contact_date, ",
     "contact_start_time, notes, probation_area_id, team_id, staff_id, staff_employee_id, trust_provider_team_id, ",
     "trust_provider_flag, sensitive, partition_area_id, soft_deleted, row_version, created_by_user_id, ",
     "last_updated_user_id, created_datetime, last_updated_datetime) ",
-    "SELECT nextval('contact_id_seq'), $2, $3, $4, ct.contact_type_id, $5, $6, $7, $8, $9, $10, $10, $9, ",
+    "SELECT nextval('contact_id_seq'), $2, $3, $4, $14, ct.contact_type_id, $5, $6, $7, $8, $9, $10, $10, $9, ",
     "0, COALESCE($11, ct.sensitive_contact), 0, 0, 0, $12, $12, $13, $13 ",
     "FROM r_contact_type ct WHERE ct.code = $1"
 );
