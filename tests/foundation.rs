@@ -394,3 +394,44 @@ async fn a_refused_connection_is_a_clear_error_without_the_password() {
     assert!(text.starts_with("could not connect to the database"), "{text}");
     assert!(!text.contains("hunter2") && !format!("{err:?}").contains("hunter2"), "{err:?}");
 }
+
+#[tokio::test]
+async fn every_transaction_bounds_its_waits_and_leaves_no_setting_behind() {
+    let db = TestDb::new().await;
+    let mut config = db.config("ResettlementPassportAndDelius", 1);
+    config.timeouts.lock = Duration::from_millis(150);
+    config.timeouts.statement = Duration::from_millis(300);
+    let database = Database::new(config).unwrap();
+    let mut client = database.client().await.unwrap();
+
+    let tx = database.begin(&mut client).await.unwrap();
+    let lock: String = tx.query_one("SHOW lock_timeout", &[]).await.unwrap().get(0);
+    let statement: String = tx.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
+    assert_eq!((lock.as_str(), statement.as_str()), ("150ms", "300ms"));
+    // A statement that runs too long is cancelled by the server: transient.
+    let error = DbError::from(tx.query_one("SELECT pg_sleep(2)", &[]).await.unwrap_err());
+    assert!(error.to_string().contains("statement timeout"), "{error}");
+    assert!(error.is_transient());
+    tx.rollback().await.unwrap();
+
+    // SET LOCAL: the session keeps the server's defaults, as a pooler needs.
+    let lock: String = client.query_one("SHOW lock_timeout", &[]).await.unwrap().get(0);
+    assert_eq!(lock, "0");
+
+    // A lock held elsewhere: the wait ends at lock_timeout (55P03), transient.
+    let other = db.client().await;
+    other.batch_execute("BEGIN; SELECT 1 FROM offender WHERE crn = 'X123123' FOR UPDATE").await.unwrap();
+    let tx = database.begin(&mut client).await.unwrap();
+    let started = Instant::now();
+    let error =
+        DbError::from(tx.query_one("SELECT 1 FROM offender WHERE crn = 'X123123' FOR UPDATE", &[]).await.unwrap_err());
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(error.is_transient(), "{error}");
+    drop(tx);
+    other.batch_execute("ROLLBACK").await.unwrap();
+
+    // The connection is fine for the next transaction.
+    let tx = database.begin(&mut client).await.unwrap();
+    assert_eq!(tx.query_one("SELECT 1", &[]).await.unwrap().get::<_, i32>(0), 1);
+    tx.commit().await.unwrap();
+}

@@ -27,12 +27,21 @@ pub enum DbError {
     Deadline(Duration),
     #[error("no database connection available: {0}")]
     Pool(String),
-    #[error("database error: {0}")]
+    #[error("database error: {}", server_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("{0}")]
     NotFound(String),
     #[error("migration failed: {0}")]
     Migration(String),
+}
+
+/// tokio-postgres says only "db error" for what the server reported: its
+/// SQLSTATE and message are what a log reader needs.
+fn server_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 impl DbError {
