@@ -1,6 +1,6 @@
 //! The SQS-triggered function that records HMPPS Workload allocations in
 //! Delius: a person's community manager, an event's order manager or a
-//! requirement's manager (spec workforce-allocations.md).
+//! requirement's manager.
 //!
 //! Each record: read the SNS envelope and the domain event, GET the detail URL
 //! (allow-listed, with a client-credentials token), decide the kind from the
@@ -13,13 +13,16 @@ pub mod allocate;
 pub mod config;
 pub mod detail;
 pub mod error;
+pub mod input;
 pub mod message;
 pub mod notes;
 pub mod workload;
 
+use std::panic::AssertUnwindSafe;
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use delius_db::Database;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
 
@@ -82,10 +85,35 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let records = event.payload.records;
+    Ok(process_batch(&records, allocations.concurrency, |record| process(db, allocations, record)).await)
+}
+
+/// Runs `process` on every record, at most `concurrency` at a time, and
+/// reports the failed ones. A record whose processing panics fails alone: the
+/// panic is caught, logged and counted, and the batch goes on (a transaction
+/// it left open is rolled back when its connection is dropped).
+pub async fn process_batch<'r, F, Fut>(records: &'r [SqsMessage], concurrency: usize, process: F) -> SqsBatchResponse
+where
+    F: Fn(&'r SqsMessage) -> Fut,
+    Fut: std::future::Future<Output = Outcome> + 'r,
+{
     // Futures collected first: a stream over a borrowing closure would not be
     // provably `Send` (rust#89976), and servers that spawn the handler need it.
-    let pending: Vec<_> = records.iter().map(|r| process(db, allocations, r)).collect();
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(pending).buffered(allocations.concurrency).collect().await;
+    let pending: Vec<_> = records
+        .iter()
+        .map(|record| {
+            AssertUnwindSafe(process(record)).catch_unwind().map(move |result| {
+                result.unwrap_or_else(|panic| {
+                    let reason = delius_api::handler::panic_message(panic.as_ref());
+                    let message_id = record.message_id.as_deref().unwrap_or_default();
+                    tracing::error!(message_id, panic = reason, "allocation processing panicked");
+                    delius_api::telemetry::count("Panics", &[("Function", "workforce-allocations")]);
+                    Outcome::Failed
+                })
+            })
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(pending).buffered(concurrency.max(1)).collect().await;
     let mut response = SqsBatchResponse::default();
     for (record, outcome) in records.iter().zip(outcomes) {
         if outcome == Outcome::Failed {
@@ -94,7 +122,7 @@ pub async fn handle(
             response.add_failure(record.message_id.clone().unwrap_or_default());
         }
     }
-    Ok(response)
+    response
 }
 
 /// Processes one record, with in-process retries of transient failures.
@@ -102,7 +130,7 @@ pub async fn process(db: &Database, allocations: &Allocations, record: &SqsMessa
     let message_id = record.message_id.as_deref().unwrap_or_default();
     let span = tracing::info_span!("allocation_message", message_id);
     async {
-        let message = match message::parse(record.body.as_deref()) {
+        let message = match message::parse(record.body.as_deref()).and_then(|m| input::check_message(&m).map(|()| m)) {
             Ok(message) => message,
             Err(e) => return conclude(None, None, Err(e)),
         };
@@ -137,7 +165,7 @@ async fn attempt_once(
         Ok(body) => body,
         Err(e) => return (None, Err(e)),
     };
-    let detail = match Detail::parse(&body) {
+    let detail = match Detail::parse(&body).and_then(|d| input::check_detail(&d).map(|()| d)) {
         Ok(detail) => detail,
         Err(e) => return (None, Err(e)),
     };
@@ -176,4 +204,28 @@ fn conclude(
         delius_api::telemetry::count("Allocations", &[("Kind", kind_name), ("Outcome", name)]);
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> SqsMessage {
+        SqsMessage { message_id: Some(id.to_string()), body: Some(id.to_string()), ..SqsMessage::default() }
+    }
+
+    #[tokio::test]
+    async fn a_record_whose_processing_panics_fails_alone() {
+        let records: Vec<SqsMessage> = ["good-1", "panics", "good-2", "fails"].iter().map(|id| record(id)).collect();
+        let response = process_batch(&records, 2, |record| async move {
+            match record.body.as_deref() {
+                Some("panics") => panic!("a bug in the consumer"),
+                Some("fails") => Outcome::Failed,
+                _ => Outcome::Recorded,
+            }
+        })
+        .await;
+        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["panics", "fails"]);
+    }
 }
