@@ -606,7 +606,7 @@ async fn a_duration_past_the_year_9999_is_400_and_nothing_is_written() {
         (appointment("Health", "9999-12-31T23:00:00Z", "PT2H"), end_message.into()),
         (
             json!({"type": "Health", "start": "2024-04-15T14:32:00Z", "duration": 1e300}).to_string(),
-            "Invalid value for 'duration': Invalid duration: 1e300".into(),
+            "Invalid value for 'duration': Invalid duration: 1e+300".into(),
         ),
         (
             appointment("Health", "2024-04-15T14:32:00.000+01", "PT99999999999999999999H"),

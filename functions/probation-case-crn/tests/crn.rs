@@ -47,7 +47,8 @@ async fn unknown_noms_number_is_404_with_the_message() {
 async fn the_match_is_exact_and_case_sensitive() {
     let test_db = TestDb::new().await;
     let db = test_db.database(USER, 1);
-    for noms in ["a1234yz", "A1234Y", "A1234YZZ"] {
+    // (A NOMS number longer than Delius's seven characters is a 400: see below.)
+    for noms in ["a1234yz", "A1234Y"] {
         let response = probation_case_crn::handle(&db, parse(&event_for(noms))).await;
         assert_json(
             &response,

@@ -18,6 +18,7 @@ pub mod message;
 pub mod notes;
 pub mod workload;
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -85,34 +86,32 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let records = event.payload.records;
-    Ok(process_batch(&records, allocations.concurrency, |record| process(db, allocations, record)).await)
-}
-
-/// Runs `process` on every record, at most `concurrency` at a time, and
-/// reports the failed ones. A record whose processing panics fails alone: the
-/// panic is caught, logged and counted, and the batch goes on (a transaction
-/// it left open is rolled back when its connection is dropped).
-pub async fn process_batch<'r, F, Fut>(records: &'r [SqsMessage], concurrency: usize, process: F) -> SqsBatchResponse
-where
-    F: Fn(&'r SqsMessage) -> Fut,
-    Fut: std::future::Future<Output = Outcome> + 'r,
-{
     // Futures collected first: a stream over a borrowing closure would not be
     // provably `Send` (rust#89976), and servers that spawn the handler need it.
-    let pending: Vec<_> = records
-        .iter()
-        .map(|record| {
-            AssertUnwindSafe(process(record)).catch_unwind().map(move |result| {
-                result.unwrap_or_else(|panic| {
-                    let reason = delius_api::handler::panic_message(panic.as_ref());
-                    let message_id = record.message_id.as_deref().unwrap_or_default();
-                    tracing::error!(message_id, panic = reason, "allocation processing panicked");
-                    delius_api::telemetry::count("Panics", &[("Function", "workforce-allocations")]);
-                    Outcome::Failed
-                })
-            })
-        })
-        .collect();
+    let pending: Vec<_> = records.iter().map(|r| contained(r, process(db, allocations, r))).collect();
+    Ok(process_batch(&records, pending, allocations.concurrency).await)
+}
+
+/// The outcome of `work` on `record`, or [`Outcome::Failed`] when it panics:
+/// a record whose processing panics fails alone (logged and counted as
+/// `Panics`), and the batch goes on. A transaction the panic left open is
+/// rolled back when its connection is dropped.
+pub async fn contained(record: &SqsMessage, work: impl Future<Output = Outcome>) -> Outcome {
+    AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
+        let reason = delius_api::handler::panic_message(panic.as_ref());
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        tracing::error!(message_id, panic = reason, "allocation processing panicked");
+        delius_api::telemetry::count("Panics", &[("Function", "workforce-allocations")]);
+        Outcome::Failed
+    })
+}
+
+/// Runs the records' `pending` work (one future per record, in order), at
+/// most `concurrency` at a time, and reports the failed records.
+pub async fn process_batch<Fut>(records: &[SqsMessage], pending: Vec<Fut>, concurrency: usize) -> SqsBatchResponse
+where
+    Fut: Future<Output = Outcome>,
+{
     let outcomes: Vec<Outcome> = futures_util::stream::iter(pending).buffered(concurrency.max(1)).collect().await;
     let mut response = SqsBatchResponse::default();
     for (record, outcome) in records.iter().zip(outcomes) {
@@ -211,20 +210,28 @@ mod tests {
     use super::*;
 
     fn record(id: &str) -> SqsMessage {
-        SqsMessage { message_id: Some(id.to_string()), body: Some(id.to_string()), ..SqsMessage::default() }
+        let mut record = SqsMessage::default();
+        record.message_id = Some(id.to_string());
+        record.body = Some(id.to_string());
+        record
     }
 
     #[tokio::test]
     async fn a_record_whose_processing_panics_fails_alone() {
         let records: Vec<SqsMessage> = ["good-1", "panics", "good-2", "fails"].iter().map(|id| record(id)).collect();
-        let response = process_batch(&records, 2, |record| async move {
-            match record.body.as_deref() {
-                Some("panics") => panic!("a bug in the consumer"),
-                Some("fails") => Outcome::Failed,
-                _ => Outcome::Recorded,
-            }
-        })
-        .await;
+        let pending: Vec<_> = records
+            .iter()
+            .map(|record| {
+                contained(record, async move {
+                    match record.body.as_deref() {
+                        Some("panics") => panic!("a bug in the consumer"),
+                        Some("fails") => Outcome::Failed,
+                        _ => Outcome::Recorded,
+                    }
+                })
+            })
+            .collect();
+        let response = process_batch(&records, pending, 2).await;
         let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         assert_eq!(failed, ["panics", "fails"]);
     }

@@ -286,7 +286,7 @@ mod tests {
             "Invalid value for 'notes': must not contain control characters (found U+0007)"
         );
         assert_eq!(read(r#"{"duration":true}"#).unwrap_err(), "Invalid value for 'duration': expected a string");
-        assert_eq!(read(r#"{"duration":1e300}"#).unwrap_err(), "Invalid value for 'duration': Invalid duration: 1e300");
+        assert_eq!(read(r#"{"duration":1e300}"#).unwrap_err(), "Invalid value for 'duration': Invalid duration: 1e+300");
         assert_eq!(required::<()>("author.surname", None).unwrap_err().to_string(), "Required field 'author.surname' is missing");
     }
 
