@@ -96,9 +96,16 @@ fn date_times() -> BoxedStrategy<String> {
     prop_oneof![
         hostile_string(),
         prop::sample::select(vec![
-            "2024-04-15T14:32:00.000+01", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-18:00", "0000-01-01T00:00Z",
-            "0000-01-01T00:00+18:00", "2024-03-31T01:30", "2024-10-27T01:30:00[Europe/London]",
-            "2024-10-27T01:30:00Z[Mars/Base]", "2024-10-27T01:30:00+01:00[Europe/London]", "2024-02-29T24:00",
+            "2024-04-15T14:32:00.000+01",
+            "9999-12-31T23:59:59Z",
+            "9999-12-31T23:59:59-18:00",
+            "0000-01-01T00:00Z",
+            "0000-01-01T00:00+18:00",
+            "2024-03-31T01:30",
+            "2024-10-27T01:30:00[Europe/London]",
+            "2024-10-27T01:30:00Z[Mars/Base]",
+            "2024-10-27T01:30:00+01:00[Europe/London]",
+            "2024-02-29T24:00",
             "2024-04-15T14:32:00.999999999+18:00",
         ])
         .prop_map(str::to_string),
@@ -110,8 +117,16 @@ fn durations() -> BoxedStrategy<String> {
     prop_oneof![
         hostile_string(),
         prop::sample::select(vec![
-            "PT999999999999H", "PT30M", "-PT1M", "P106751991167DT4H", "PT9223372036854775807S", "PT-0.000000001S",
-            "P99999999D", "PT0.000000001S", "P1DT-24H", "pt1h",
+            "PT999999999999H",
+            "PT30M",
+            "-PT1M",
+            "P106751991167DT4H",
+            "PT9223372036854775807S",
+            "PT-0.000000001S",
+            "P99999999D",
+            "PT0.000000001S",
+            "P1DT-24H",
+            "pt1h",
         ])
         .prop_map(str::to_string),
         (any::<i64>(), 0u32..4).prop_map(|(n, unit)| format!("PT{n}{}", ["H", "M", "S", "D"][unit as usize])),
@@ -186,7 +201,13 @@ const URL_LIMIT: usize = 10_240;
 
 fn percent_encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -556,8 +577,8 @@ impl Sqs {
         let test_db = TestDb::new().await;
         let workload = WorkloadStandIn::start().await;
         let env = workload.env();
-        let mut settings =
-            Settings::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).expect("settings");
+        let mut settings = Settings::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+            .expect("settings");
         settings.retry = RetryPolicy { attempts: 2, backoff: std::time::Duration::from_millis(1) };
         settings.http_timeout = std::time::Duration::from_secs(2);
         let allocations = Allocations::new(&settings).expect("http client");
@@ -571,7 +592,8 @@ impl Sqs {
         let mut records = vec![good.clone()];
         for (i, h) in hostile.iter().enumerate() {
             let id = format!("hostile-{i}");
-            let envelope = |message: String| json!({"Type": "Notification", "MessageId": id, "Message": message}).to_string();
+            let envelope =
+                |message: String| json!({"Type": "Notification", "MessageId": id, "Message": message}).to_string();
             let body = match h {
                 Hostile::Body(text) => text.clone(),
                 Hostile::Message(text) => envelope(text.clone()),
@@ -580,7 +602,9 @@ impl Sqs {
                     let path = format!("/allocation/person/hostile-{i}");
                     wiremock::Mock::given(wiremock::matchers::method("GET"))
                         .and(wiremock::matchers::path(path.as_str()))
-                        .respond_with(wiremock::ResponseTemplate::new(200).set_body_raw(detail.clone(), "application/json"))
+                        .respond_with(
+                            wiremock::ResponseTemplate::new(200).set_body_raw(detail.clone(), "application/json"),
+                        )
                         .mount(workload.server())
                         .await;
                     let event = json!({"eventType": "person.community.manager.allocated", "version": 1,
@@ -635,7 +659,8 @@ async fn count_contacts(client: &tokio_postgres::Client) -> i64 {
 #[test]
 fn the_allocation_consumer_contains_hostile_records() {
     watch_for_panics();
-    let sqs = Sqs { runtime: tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap() };
+    let sqs =
+        Sqs { runtime: tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap() };
     let strategy = prop::collection::vec(hostile_record(), 1..4);
     let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
     TestRunner::new(config(24))

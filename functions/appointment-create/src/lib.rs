@@ -11,8 +11,8 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use delius_api::body::{self, required};
-use delius_api::validate::{CRN_LENGTH};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::audit::{self, Outcome, Parameters};
 use delius_db::contact_log::{self, NewContact};

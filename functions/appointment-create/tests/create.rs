@@ -613,7 +613,8 @@ async fn a_duration_past_the_year_9999_is_400_and_nothing_is_written() {
             "Invalid value for 'duration': Invalid duration: 'PT99999999999999999999H'".into(),
         ),
         (
-            json!({"type": "Health", "start": "2024-04-15T14:32:00Z", "duration": "PT1H", "notes": "a\u{0}"}).to_string(),
+            json!({"type": "Health", "start": "2024-04-15T14:32:00Z", "duration": "PT1H", "notes": "a\u{0}"})
+                .to_string(),
             "Invalid value for 'notes': must not contain control characters (found U+0000)".into(),
         ),
         (

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate, NaiveTime};
 use delius_api::datetime::{format_duration, format_london, parse_local_date};
-use delius_api::validate::{CRN_LENGTH};
 use delius_api::handler::{self, path_param, query_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::contact_log::{self, AppointmentRow, OfficeLocation};

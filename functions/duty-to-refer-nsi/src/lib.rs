@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use delius_api::datetime::format_london;
-use delius_api::validate::{CRN_LENGTH, NOMS_NUMBER_LENGTH};
 use delius_api::handler::{self, path_param, query_param};
+use delius_api::validate::{CRN_LENGTH, NOMS_NUMBER_LENGTH};
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, DutyToReferNsi, PersonIdentifier};
@@ -105,7 +105,6 @@ pub fn identifier_type(value: Option<&str>) -> Result<PersonIdentifier, ApiError
         }
     }
 }
-
 
 /// The body for an NSI. The sub type is required; an NSI without one is a
 /// data problem (the original fails on it too).

@@ -13,9 +13,9 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use delius_api::body::{self, required};
-use delius_api::validate::{CONTACT_DESCRIPTION_LENGTH, STAFF_NAME_LENGTH, UNSTORED_TEXT_LENGTH, check_length};
-use delius_api::validate::{CRN_LENGTH};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
+use delius_api::validate::{CONTACT_DESCRIPTION_LENGTH, STAFF_NAME_LENGTH, UNSTORED_TEXT_LENGTH, check_length};
 use delius_api::{ApiError, FieldError};
 use delius_db::audit::{self, Outcome, Parameters};
 use delius_db::contact_log::{self, NewContact, NewStaff, ProbationArea, Transaction};

@@ -515,18 +515,29 @@ async fn a_nul_in_the_notes_is_400_and_nothing_is_written() {
         let client = &client;
         async move { id(client, &format!("SELECT count(*) FROM {table}")).await }
     };
-    let before = (count("contact").await, count("contact_alert").await, count("staff").await, count("audited_interaction").await);
+    let before = (
+        count("contact").await,
+        count("contact_alert").await,
+        count("staff").await,
+        count("audited_interaction").await,
+    );
     let cases = [
-        (json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "a\u{0}b",
+        (
+            json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "a\u{0}b",
                 "author": {"prisonCode": "LDN", "forename": "John", "surname": "Smith"}}),
-         "Invalid value for 'notes': must not contain control characters (found U+0000)"),
-        (json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "n",
+            "Invalid value for 'notes': must not contain control characters (found U+0000)",
+        ),
+        (
+            json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "n",
                 "author": {"prisonCode": "LDN", "forename": "New\u{7}", "surname": "Person"}}),
-         "Invalid value for 'author.forename': must not contain control characters (found U+0007)"),
-        (json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "n",
+            "Invalid value for 'author.forename': must not contain control characters (found U+0007)",
+        ),
+        (
+            json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "n",
                 "description": "x".repeat(4001),
                 "author": {"prisonCode": "LDN", "forename": "John", "surname": "Smith"}}),
-         "'description' must be at most 4000 characters"),
+            "'description' must be at most 4000 characters",
+        ),
     ];
     for (body, message) in cases {
         let response = nomis_case_note_create::handle(&db, post("X123123", &body.to_string())).await;
@@ -536,6 +547,11 @@ async fn a_nul_in_the_notes_is_400_and_nothing_is_written() {
     let body = json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "a\r\n\tb",
                       "author": {"prisonCode": "LDN", "forename": "John", "surname": "Smith"}});
     assert_created(&nomis_case_note_create::handle(&db, post("X123123", &body.to_string())).await);
-    let after = (count("contact").await, count("contact_alert").await, count("staff").await, count("audited_interaction").await);
+    let after = (
+        count("contact").await,
+        count("contact_alert").await,
+        count("staff").await,
+        count("audited_interaction").await,
+    );
     assert_eq!(after, (before.0 + 1, before.1 + 1, before.2, before.3 + 1));
 }

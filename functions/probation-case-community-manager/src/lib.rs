@@ -1,8 +1,8 @@
 //! GET `/probation-cases/{crn}/community-manager` (spec §3.3, §4.4): the name
 //! of the person's active community manager, or that the case is unallocated.
 
-use delius_api::validate::{CRN_LENGTH};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, ManagerStaff};
@@ -50,9 +50,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 pub async fn find(db: &Database, crn: &str) -> Result<Manager, ApiError> {
     let client = db.client().await?;
     let staff = case_detail::community_manager_staff(&client, crn)
-        .await
-        ?
+        .await?
         .ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
     Ok(Manager::from(staff))
 }
-

@@ -1,8 +1,8 @@
 //! GET `/probation-cases/{nomsId}/crn` (spec §3.1, §4.2): the CRN of the live
 //! person with a NOMS number (exact, case-sensitive match).
 
-use delius_api::validate::{NOMS_NUMBER_LENGTH};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::NOMS_NUMBER_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail;
@@ -32,9 +32,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 pub async fn find(db: &Database, noms_id: &str) -> Result<CaseIdentifiers, ApiError> {
     let client = db.client().await?;
     let crn = case_detail::crn_by_noms_number(&client, noms_id)
-        .await
-        ?
+        .await?
         .ok_or_else(|| ApiError::not_found("Person", "nomsId", noms_id))?;
     Ok(CaseIdentifiers { crn })
 }
-

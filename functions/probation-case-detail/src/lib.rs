@@ -2,8 +2,8 @@
 //! birth and contact details.
 
 use chrono::NaiveDate;
-use delius_api::validate::{CRN_LENGTH};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, Person};
@@ -70,10 +70,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 /// The details of the person with `crn`, or 404.
 pub async fn find(db: &Database, crn: &str) -> Result<PersonDetail, ApiError> {
     let client = db.client().await?;
-    let person = case_detail::person_by_crn(&client, crn)
-        .await
-        ?
-        .ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+    let person =
+        case_detail::person_by_crn(&client, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
     Ok(PersonDetail::from(person))
 }
-

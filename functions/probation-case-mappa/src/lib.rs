@@ -2,8 +2,8 @@
 //! live MAPPA registration, its category and level as numbers.
 
 use chrono::NaiveDate;
-use delius_api::validate::{CRN_LENGTH};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, MappaRegistration};
@@ -44,12 +44,10 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 pub async fn find(db: &Database, crn: &str) -> Result<MappaDetail, ApiError> {
     let client = db.client().await?;
     let registration = case_detail::latest_mappa_registration(&client, crn)
-        .await
-        ?
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("No MAPPA details found for {crn}")))?;
     mappa_detail(registration)
 }
-
 
 /// The body for a registration. A category or level code outside the MAPPA
 /// codes is a data problem: 500, as in the original.

@@ -77,8 +77,11 @@ mod tests {
             let e = detail(&bad).unwrap_err();
             assert!(matches!(&e, AllocationError::InvalidDetail(m) if m.contains(field)), "{bad}: {e:?}");
         }
-        let person = r#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","crn":"X12345678"}"#;
-        assert!(matches!(detail(person), Err(AllocationError::InvalidDetail(m)) if m.contains("'crn' must be at most 7")));
+        let person =
+            r#"{"id":"a","staffCode":"S","teamCode":"T","createdDate":"2022-07-28T09:30:54Z","crn":"X12345678"}"#;
+        assert!(
+            matches!(detail(person), Err(AllocationError::InvalidDetail(m)) if m.contains("'crn' must be at most 7"))
+        );
     }
 
     #[test]

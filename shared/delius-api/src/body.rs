@@ -19,10 +19,10 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use lambda_http::Body;
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 
-use crate::datetime::{parse_zoned_date_time, parse_duration};
+use crate::datetime::{parse_duration, parse_zoned_date_time};
 use crate::problem::ApiError;
 use crate::validate::{TextKind, forbidden_character};
 
@@ -54,8 +54,8 @@ pub fn read_json<T: DeserializeOwned>(body: &Body) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("Required request body is missing".into()));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::BadRequest(format!("Malformed JSON request body: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("Malformed JSON request body: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::BadRequest("Request body must be a JSON object".into()));
     }
@@ -157,7 +157,9 @@ pub struct Uuid(pub uuid::Uuid);
 
 impl<'de> Deserialize<'de> for Uuid {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        string_value(deserializer, |text| uuid::Uuid::try_parse(&text).map(Uuid).map_err(|_| format!("'{}'", shown(&text))))
+        string_value(deserializer, |text| {
+            uuid::Uuid::try_parse(&text).map(Uuid).map_err(|_| format!("'{}'", shown(&text)))
+        })
     }
 }
 
@@ -286,14 +288,22 @@ mod tests {
             "Invalid value for 'notes': must not contain control characters (found U+0007)"
         );
         assert_eq!(read(r#"{"duration":true}"#).unwrap_err(), "Invalid value for 'duration': expected a string");
-        assert_eq!(read(r#"{"duration":1e300}"#).unwrap_err(), "Invalid value for 'duration': Invalid duration: 1e+300");
-        assert_eq!(required::<()>("author.surname", None).unwrap_err().to_string(), "Required field 'author.surname' is missing");
+        assert_eq!(
+            read(r#"{"duration":1e300}"#).unwrap_err(),
+            "Invalid value for 'duration': Invalid duration: 1e+300"
+        );
+        assert_eq!(
+            required::<()>("author.surname", None).unwrap_err().to_string(),
+            "Required field 'author.surname' is missing"
+        );
     }
 
     #[test]
     fn nulls_unknown_keys_and_free_text() {
-        let s = read(r#"{"name":null,"notes":"a\r\n\tb","other":[1],"inner":{"prisonCode":"LDN","x":1},"duration":"PT1M"}"#)
-            .unwrap();
+        let s = read(
+            r#"{"name":null,"notes":"a\r\n\tb","other":[1],"inner":{"prisonCode":"LDN","x":1},"duration":"PT1M"}"#,
+        )
+        .unwrap();
         assert!(s.name.is_none());
         assert_eq!(s.notes.unwrap().0, "a\r\n\tb");
         assert_eq!(s.inner.unwrap().0.prison_code.unwrap().0, "LDN");

@@ -70,9 +70,7 @@ pub fn check_text(field: &str, value: &str, kind: TextKind, max: Option<usize>) 
 pub fn check_length(field: &str, value: &str, max: Option<usize>) -> Result<(), InvalidText> {
     match max {
         // Counting stops just past the limit: a huge value costs no more than a short one.
-        Some(max) if value.chars().nth(max).is_some() => {
-            Err(InvalidText::TooLong { field: field.to_string(), max })
-        }
+        Some(max) if value.chars().nth(max).is_some() => Err(InvalidText::TooLong { field: field.to_string(), max }),
         _ => Ok(()),
     }
 }
