@@ -9,9 +9,10 @@
 //! check can miss a concurrent request's appointment; the unique index on
 //! `contact(offender_id, external_reference)` backs the replay check up.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Timelike, Utc};
-use delius_api::datetime::{parse_duration, parse_zoned_date_time};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use delius_api::body::{self, required};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::audit::{self, Outcome, Parameters};
 use delius_db::contact_log::{self, NewContact};
@@ -19,8 +20,7 @@ use delius_db::time::{london_now, to_london};
 use delius_db::{Client, Database};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 pub const FUNCTION: &str = "appointment-create";
 pub const URN_PREFIX: &str = "urn:uk:gov:hmpps:resettlement-passport-service:appointment:";
@@ -28,8 +28,8 @@ const ADD_CONTACT: &str = "CLBI003";
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
-        let crn = path_param(&request, "crn")?;
+    handler::serve(FUNCTION, request, |request| async move {
+        let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let appointment = CreateAppointment::from_body(request.body())?;
         let (status, created) = match db.within_deadline(create(db, &crn, &appointment)).await? {
             Created::New(body) => (StatusCode::CREATED, body),
@@ -109,39 +109,50 @@ pub struct CreateAppointment {
     pub uuid: uuid::Uuid,
 }
 
+/// The request body as sent: every field optional, checked by
+/// [`CreateAppointment::from_body`]. Unknown fields (`urn`, `end`...) are ignored.
+#[derive(Debug, Deserialize)]
+struct CreateAppointmentBody {
+    #[serde(rename = "type")]
+    kind: Option<body::Line>,
+    start: Option<body::ZonedDateTime>,
+    duration: Option<body::Duration>,
+    notes: Option<body::FreeText>,
+    uuid: Option<body::Uuid>,
+}
+
+/// The latest end an appointment may have: ISO dates (and Delius's) have
+/// four-digit years.
+fn latest_end() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(23, 59, 59)).expect("a valid date-time")
+}
+
 impl CreateAppointment {
     /// Reads the body. A missing field, a value of the wrong JSON type, an
-    /// unknown enum name or an unreadable date-time, duration or UUID is a
-    /// 400 naming the field; unknown fields (`urn`, `end`...) are ignored.
-    pub fn from_body(body: &Body) -> Result<CreateAppointment, ApiError> {
-        let fields = JsonObject::from_body(body)?;
-        let kind_name = fields.required_string("type")?;
+    /// unknown enum name, an unreadable date-time, duration or UUID, a control
+    /// character or an end beyond the year 9999 is a 400 naming the field.
+    pub fn from_body(request_body: &Body) -> Result<CreateAppointment, ApiError> {
+        let fields: CreateAppointmentBody = body::read_json(request_body)?;
+        let kind_name = required("type", fields.kind)?.0;
         let kind = AppointmentType::from_name(&kind_name).ok_or_else(|| {
-            let shown: String = kind_name.chars().take(40).collect();
             let names: Vec<&str> = AppointmentType::ALL.iter().map(|t| t.name()).collect();
-            ApiError::BadRequest(format!("Invalid value for 'type': '{shown}' is not one of {}", names.join(", ")))
+            ApiError::BadRequest(format!(
+                "Invalid value for 'type': '{}' is not one of {}",
+                body::shown(&kind_name),
+                names.join(", ")
+            ))
         })?;
-        let start = parse_zoned_date_time(&fields.required_string("start")?)
-            .map_err(|e| ApiError::BadRequest(format!("Invalid value for 'start': {e}")))?;
-        let invalid_duration = |e: String| ApiError::BadRequest(format!("Invalid value for 'duration': {e}"));
-        // An ISO-8601 string, or (as Jackson also reads it) a number of seconds.
-        let duration = match fields.get("duration") {
-            None => return Err(JsonObject::missing("duration")),
-            Some(Value::String(text)) => parse_duration(text).map_err(|e| invalid_duration(e.to_string()))?,
-            Some(Value::Number(n)) => n
-                .as_f64()
-                .and_then(seconds_duration)
-                .ok_or_else(|| invalid_duration(format!("Invalid duration: {n}")))?,
-            Some(_) => return Err(invalid_duration("expected a string".into())),
-        };
-        let notes = fields.optional_string("notes")?;
-        let uuid = match fields.optional_string("uuid")? {
-            None => uuid::Uuid::new_v4(),
-            Some(text) => uuid::Uuid::try_parse(&text).map_err(|_| {
-                let shown: String = text.chars().take(40).collect();
-                ApiError::BadRequest(format!("Invalid value for 'uuid': '{shown}'"))
-            })?,
-        };
+        let start = required("start", fields.start)?.0;
+        let duration = required("duration", fields.duration)?.0;
+        // Checked here, before anything is written: an end out of range is the caller's mistake.
+        let end_ok = start.checked_add_signed(duration).is_some_and(|end| to_london(&end) <= latest_end());
+        if !end_ok {
+            return Err(ApiError::BadRequest(
+                "Invalid value for 'duration': the appointment must end by 9999-12-31T23:59:59".into(),
+            ));
+        }
+        let notes = fields.notes.map(|n| n.0);
+        let uuid = fields.uuid.map_or_else(uuid::Uuid::new_v4, |u| u.0);
         Ok(CreateAppointment { kind, start, duration, notes, uuid })
     }
 
@@ -149,53 +160,12 @@ impl CreateAppointment {
     pub fn urn(&self) -> String {
         format!("{URN_PREFIX}{}", self.uuid.hyphenated())
     }
-}
 
-fn seconds_duration(seconds: f64) -> Option<Duration> {
-    let nanos = (seconds * 1e9).round();
-    (nanos.is_finite() && nanos.abs() < i64::MAX as f64).then(|| Duration::nanoseconds(nanos as i64))
-}
-
-/// The request body's JSON object.
-struct JsonObject(serde_json::Map<String, Value>);
-
-impl JsonObject {
-    fn from_body(body: &Body) -> Result<JsonObject, ApiError> {
-        let bytes: &[u8] = match body {
-            Body::Empty => return Err(ApiError::BadRequest("Required request body is missing".into())),
-            Body::Text(text) => text.as_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => return Err(ApiError::BadRequest("Unreadable request body".into())),
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest("Required request body is missing".into()));
-        }
-        match serde_json::from_slice(bytes) {
-            Ok(Value::Object(fields)) => Ok(JsonObject(fields)),
-            Ok(_) => Err(ApiError::BadRequest("Request body must be a JSON object".into())),
-            Err(e) => Err(ApiError::BadRequest(format!("Malformed JSON request body: {e}"))),
-        }
-    }
-
-    fn missing(field: &str) -> ApiError {
-        ApiError::BadRequest(format!("Required field '{field}' is missing"))
-    }
-
-    /// The field's value; JSON `null` counts as absent.
-    fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field).filter(|v| !v.is_null())
-    }
-
-    fn optional_string(&self, field: &str) -> Result<Option<String>, ApiError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(ApiError::BadRequest(format!("Invalid value for '{field}': expected a string"))),
-        }
-    }
-
-    fn required_string(&self, field: &str) -> Result<String, ApiError> {
-        self.optional_string(field)?.ok_or_else(|| Self::missing(field))
+    /// The end: [`CreateAppointment::from_body`] made sure it exists.
+    pub fn end(&self) -> Result<DateTime<FixedOffset>, ApiError> {
+        self.start
+            .checked_add_signed(self.duration)
+            .ok_or_else(|| ApiError::BadRequest("Invalid value for 'duration': out of range".into()))
     }
 }
 
@@ -244,7 +214,7 @@ async fn in_transaction(
         let manager =
             contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
         let start = appointment.start;
-        let end = start + appointment.duration;
+        let end = appointment.end()?;
         if end <= start {
             return Err(ApiError::BadRequest("Appointment end time cannot be before start time.".into()));
         }

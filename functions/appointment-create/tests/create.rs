@@ -589,3 +589,41 @@ async fn the_sample_events_are_accepted() {
         assert_eq!(response.status(), 201, "{file}: {:?}", response.body());
     }
 }
+
+/// `"duration": "PT999999999999H"` used to overflow the end time and panic.
+#[tokio::test]
+async fn a_duration_past_the_year_9999_is_400_and_nothing_is_written() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let before = counts(&client).await;
+    let end_message = "Invalid value for 'duration': the appointment must end by 9999-12-31T23:59:59";
+    let cases: Vec<(String, String)> = vec![
+        (appointment("Health", "2024-04-15T14:32:00.000+01", "PT999999999999H"), end_message.into()),
+        (appointment("Health", "9999-12-31T23:00:00Z", "PT2H"), end_message.into()),
+        (
+            json!({"type": "Health", "start": "2024-04-15T14:32:00Z", "duration": 1e300}).to_string(),
+            "Invalid value for 'duration': Invalid duration: 1e+300".into(),
+        ),
+        (
+            appointment("Health", "2024-04-15T14:32:00.000+01", "PT99999999999999999999H"),
+            "Invalid value for 'duration': Invalid duration: 'PT99999999999999999999H'".into(),
+        ),
+        (
+            json!({"type": "Health", "start": "2024-04-15T14:32:00Z", "duration": "PT1H", "notes": "a\u{0}"})
+                .to_string(),
+            "Invalid value for 'notes': must not contain control characters (found U+0000)".into(),
+        ),
+        (
+            json!({"type": "Health\u{0}", "start": "2024-04-15T14:32:00Z", "duration": "PT1H"}).to_string(),
+            "Invalid value for 'type': must not contain control characters (found U+0000)".into(),
+        ),
+    ];
+    for (request, message) in &cases {
+        let response = appointment_create::handle(&db, post("X123123", request)).await;
+        assert_eq!(response.status(), 400, "{request}");
+        assert_eq!(body(&response), json!({"status": 400, "message": message}), "{request}");
+    }
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
+}

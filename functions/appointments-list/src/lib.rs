@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use delius_api::datetime::{format_duration, format_london, parse_local_date};
 use delius_api::handler::{self, path_param, query_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::contact_log::{self, AppointmentRow, OfficeLocation};
@@ -26,9 +27,9 @@ pub const MAX_PAGE_SIZE: i32 = 1000;
 
 /// Serves one request. `directory` is `None` when no LDAP is configured.
 pub async fn handle(db: &Database, directory: Option<&StaffDirectory>, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
+    handler::serve(FUNCTION, request, |request| async move {
         let query = PageQuery::from_request(&request)?;
-        let crn = path_param(&request, "crn")?;
+        let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let body = db.within_deadline(list(db, directory, &crn, &query)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
@@ -47,7 +48,7 @@ pub struct PageQuery {
 impl PageQuery {
     pub fn from_request(request: &Request) -> Result<PageQuery, ApiError> {
         let required = |name: &str| {
-            query_param(request, name)
+            query_param(request, name)?
                 .ok_or_else(|| ApiError::BadRequest(format!("Required request parameter '{name}' is not present")))
         };
         let date = |name: &str| {

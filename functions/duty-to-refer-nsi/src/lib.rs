@@ -5,9 +5,10 @@
 use chrono::NaiveDate;
 use delius_api::datetime::format_london;
 use delius_api::handler::{self, path_param, query_param};
+use delius_api::validate::{CRN_LENGTH, NOMS_NUMBER_LENGTH};
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
-use delius_db::case_detail::{self, CaseDetailError, DutyToReferNsi, PersonIdentifier};
+use delius_db::case_detail::{self, DutyToReferNsi, PersonIdentifier};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -68,9 +69,9 @@ pub struct Address {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
-        let identifier = identifier_type(query_param(&request, "type").as_deref())?;
-        let value = path_param(&request, "value")?;
+    handler::serve(FUNCTION, request, |request| async move {
+        let identifier = identifier_type(query_param(&request, "type")?.as_deref())?;
+        let value = path_param(&request, "value", CRN_LENGTH.max(NOMS_NUMBER_LENGTH))?;
         let body = db.within_deadline(find(db, identifier, &value)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
@@ -80,7 +81,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 /// The body for the person named by `value`, or 404.
 pub async fn find(db: &Database, identifier: PersonIdentifier, value: &str) -> Result<DutyToReferNsiBody, ApiError> {
     let client = db.client().await?;
-    match case_detail::duty_to_refer_nsi(&client, identifier, value).await.map_err(api_error)? {
+    match case_detail::duty_to_refer_nsi(&client, identifier, value).await? {
         Some(nsi) => body(nsi),
         None => {
             let field = match identifier {
@@ -102,14 +103,6 @@ pub fn identifier_type(value: Option<&str>) -> Result<PersonIdentifier, ApiError
             let shown: String = other.chars().take(20).collect();
             Err(ApiError::BadRequest(format!("Invalid request parameter 'type': '{shown}' is not one of CRN, NOMS")))
         }
-    }
-}
-
-/// Several NSI managers or main addresses is a Delius data problem: 500.
-fn api_error(e: CaseDetailError) -> ApiError {
-    match e {
-        CaseDetailError::Db(e) => e.into(),
-        CaseDetailError::NotUnique(detail) => ApiError::Internal(detail),
     }
 }
 

@@ -12,8 +12,10 @@
 //! any other writer is retried with the next code.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
-use delius_api::datetime::parse_zoned_date_time;
+use delius_api::body::{self, required};
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
+use delius_api::validate::{CONTACT_DESCRIPTION_LENGTH, STAFF_NAME_LENGTH, UNSTORED_TEXT_LENGTH, check_length};
 use delius_api::{ApiError, FieldError};
 use delius_db::audit::{self, Outcome, Parameters};
 use delius_db::contact_log::{self, NewContact, NewStaff, ProbationArea, Transaction};
@@ -21,21 +23,17 @@ use delius_db::time::{london_now, to_london};
 use delius_db::{Client, Database, DbError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::Value;
+use serde::Deserialize;
 
 pub const FUNCTION: &str = "nomis-case-note-create";
 const ADD_CONTACT: &str = "CLBI003";
-/// `staff.forename` and `staff.surname` hold at most this many characters.
-const MAX_NAME_LENGTH: usize = 35;
-/// `contact.description` holds at most this many characters.
-const MAX_DESCRIPTION_LENGTH: usize = 4000;
 /// Attempts at a new officer code when another writer takes the one chosen.
 const STAFF_CODE_ATTEMPTS: usize = 3;
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
-        let crn = path_param(&request, "crn")?;
+    handler::serve(FUNCTION, request, |request| async move {
+        let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let case_note = CaseNote::from_body(request.body())?;
         db.within_deadline(create(db, &crn, &case_note)).await?;
         Ok(Response::builder().status(StatusCode::CREATED).body(Body::Empty).expect("static response parts are valid"))
@@ -87,34 +85,50 @@ pub struct CaseNote {
     pub author: Author,
 }
 
+/// The request body as sent: every field optional, checked by
+/// [`CaseNote::from_body`]. Unknown fields are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaseNoteBody {
+    #[serde(rename = "type")]
+    kind: Option<body::Line>,
+    description: Option<body::FreeText>,
+    date_time: Option<body::ZonedDateTime>,
+    notes: Option<body::FreeText>,
+    author: Option<body::Object<AuthorBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorBody {
+    prison_code: Option<body::Line>,
+    forename: Option<body::Line>,
+    surname: Option<body::Line>,
+}
+
 impl CaseNote {
     /// Reads the body as the original did: first the JSON (a missing or
-    /// mistyped field is a plain 400), then bean validation (`notes` must not
-    /// be blank: 400 `Validation failure` naming the field). The author's own
-    /// fields are not validated beyond presence; blank values meet the
-    /// business rules.
-    pub fn from_body(body: &Body) -> Result<CaseNote, ApiError> {
-        let fields = JsonObject::from_body(body)?;
-        let kind_name = fields.required_string("type")?;
+    /// mistyped field, or a control character, is a plain 400), then bean
+    /// validation (`notes` must not be blank: 400 `Validation failure` naming
+    /// the field), then the lengths Delius can store. The author's own fields
+    /// are not validated beyond that; blank values meet the business rules.
+    pub fn from_body(request_body: &Body) -> Result<CaseNote, ApiError> {
+        let fields: CaseNoteBody = body::read_json(request_body)?;
+        let kind_name = required("type", fields.kind)?.0;
         let kind = CaseNoteType::from_name(&kind_name).ok_or_else(|| {
-            let shown: String = kind_name.chars().take(40).collect();
             ApiError::BadRequest(format!(
-                "Invalid value for 'type': '{shown}' is not one of IMMEDIATE_NEEDS_REPORT, PRE_RELEASE_REPORT"
+                "Invalid value for 'type': '{}' is not one of IMMEDIATE_NEEDS_REPORT, PRE_RELEASE_REPORT",
+                body::shown(&kind_name)
             ))
         })?;
-        let description = fields.optional_string("description")?;
-        let date_time = parse_zoned_date_time(&fields.required_string("dateTime")?)
-            .map_err(|e| ApiError::BadRequest(format!("Invalid value for 'dateTime': {e}")))?;
-        let notes = fields.required_string("notes")?;
-        let author = match fields.get("author") {
-            None => return Err(fields.missing("author")),
-            Some(Value::Object(author)) => JsonObject { fields: author.clone(), path: "author." },
-            Some(_) => return Err(ApiError::BadRequest("Invalid value for 'author': expected an object".into())),
-        };
+        let description = fields.description.map(|d| d.0);
+        let date_time = required("dateTime", fields.date_time)?.0;
+        let notes = required("notes", fields.notes)?.0;
+        let author = required("author", fields.author)?.0;
         let author = Author {
-            prison_code: author.required_string("prisonCode")?,
-            forename: author.required_string("forename")?,
-            surname: author.required_string("surname")?,
+            prison_code: required("author.prisonCode", author.prison_code)?.0,
+            forename: required("author.forename", author.forename)?.0,
+            surname: required("author.surname", author.surname)?.0,
         };
         if is_blank(&notes) {
             return Err(ApiError::Validation(vec![FieldError {
@@ -124,15 +138,11 @@ impl CaseNote {
             }]));
         }
         // Longer values could never be stored: refuse them rather than fail in the database.
-        for (field, value) in [("author.forename", &author.forename), ("author.surname", &author.surname)] {
-            if value.chars().count() > MAX_NAME_LENGTH {
-                return Err(ApiError::BadRequest(format!("'{field}' must be at most {MAX_NAME_LENGTH} characters")));
-            }
-        }
-        if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LENGTH) {
-            return Err(ApiError::BadRequest(format!(
-                "'description' must be at most {MAX_DESCRIPTION_LENGTH} characters"
-            )));
+        check_length("author.prisonCode", &author.prison_code, Some(UNSTORED_TEXT_LENGTH))?;
+        check_length("author.forename", &author.forename, Some(STAFF_NAME_LENGTH))?;
+        check_length("author.surname", &author.surname, Some(STAFF_NAME_LENGTH))?;
+        if let Some(description) = &description {
+            check_length("description", description, Some(CONTACT_DESCRIPTION_LENGTH))?;
         }
         Ok(CaseNote { kind, description, date_time, notes, author })
     }
@@ -141,54 +151,6 @@ impl CaseNote {
 /// `@NotBlank` as Java checks it: nothing left after trimming characters up to U+0020.
 fn is_blank(text: &str) -> bool {
     text.trim_matches(|c: char| c <= ' ').is_empty()
-}
-
-/// A JSON object of the request body; `path` prefixes field names in messages.
-struct JsonObject {
-    fields: serde_json::Map<String, Value>,
-    path: &'static str,
-}
-
-impl JsonObject {
-    fn from_body(body: &Body) -> Result<JsonObject, ApiError> {
-        let bytes: &[u8] = match body {
-            Body::Empty => return Err(ApiError::BadRequest("Required request body is missing".into())),
-            Body::Text(text) => text.as_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => return Err(ApiError::BadRequest("Unreadable request body".into())),
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest("Required request body is missing".into()));
-        }
-        match serde_json::from_slice(bytes) {
-            Ok(Value::Object(fields)) => Ok(JsonObject { fields, path: "" }),
-            Ok(_) => Err(ApiError::BadRequest("Request body must be a JSON object".into())),
-            Err(e) => Err(ApiError::BadRequest(format!("Malformed JSON request body: {e}"))),
-        }
-    }
-
-    fn missing(&self, field: &str) -> ApiError {
-        ApiError::BadRequest(format!("Required field '{}{field}' is missing", self.path))
-    }
-
-    /// The field's value; JSON `null` counts as absent.
-    fn get(&self, field: &str) -> Option<&Value> {
-        self.fields.get(field).filter(|v| !v.is_null())
-    }
-
-    fn optional_string(&self, field: &str) -> Result<Option<String>, ApiError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(_) => {
-                Err(ApiError::BadRequest(format!("Invalid value for '{}{field}': expected a string", self.path)))
-            }
-        }
-    }
-
-    fn required_string(&self, field: &str) -> Result<String, ApiError> {
-        self.optional_string(field)?.ok_or_else(|| self.missing(field))
-    }
 }
 
 /// Records the case note for the person with `crn`, audited: on success the

@@ -431,7 +431,7 @@ async fn date_times_in_every_offset_form_are_stored_as_london_time() {
         "2024-06-04T08:16:04Z",
         "2024-01-04T09:16:04+01:00",
         "2024-01-04T09:16:04",
-        "2024-06-04T09:16:04.123[Europe/London]",
+        "2024-06-04T09:16:04.123+01:00[Europe/London]",
     ];
     for date_time in sent {
         let body = case_note("IMMEDIATE_NEEDS_REPORT", date_time, "LDN", "John", "Smith");
@@ -477,4 +477,75 @@ async fn the_sample_event_is_accepted() {
     let db = test_db.database(USER, 1);
     let event = sample("nomis-case-note-create.json");
     assert_created(&nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await);
+}
+
+/// A zone region needs the offset before it, and must be a known region.
+#[tokio::test]
+async fn a_region_without_an_offset_or_an_unknown_region_is_400() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let last_contact = max_id(&client, "contact", "contact_id").await;
+    for date_time in ["2024-06-04T09:16:04.123[Europe/London]", "2024-06-04T09:16:04+01:00[Europe/Londres]"] {
+        let body = case_note("IMMEDIATE_NEEDS_REPORT", date_time, "LDN", "John", "Smith");
+        let response = nomis_case_note_create::handle(&db, post("X123123", &body)).await;
+        assert_eq!(response.status(), 400, "{date_time}");
+        assert_eq!(
+            problem(&response),
+            json!({"status": 400, "message": format!("Invalid value for 'dateTime': Invalid date-time: '{}'",
+                                                       date_time.chars().take(40).collect::<String>())})
+        );
+    }
+    assert_eq!(max_id(&client, "contact", "contact_id").await, last_contact);
+}
+
+/// A case note whose `notes` holds `\u0000`: PostgreSQL cannot store it.
+#[tokio::test]
+async fn a_nul_in_the_notes_is_400_and_nothing_is_written() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    let count = |table: &'static str| {
+        let client = &client;
+        async move { id(client, &format!("SELECT count(*) FROM {table}")).await }
+    };
+    let before = (
+        count("contact").await,
+        count("contact_alert").await,
+        count("staff").await,
+        count("audited_interaction").await,
+    );
+    let cases = [
+        (
+            json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "a\u{0}b",
+                "author": {"prisonCode": "LDN", "forename": "John", "surname": "Smith"}}),
+            "Invalid value for 'notes': must not contain control characters (found U+0000)",
+        ),
+        (
+            json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "n",
+                "author": {"prisonCode": "LDN", "forename": "New\u{7}", "surname": "Person"}}),
+            "Invalid value for 'author.forename': must not contain control characters (found U+0007)",
+        ),
+        (
+            json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "n",
+                "description": "x".repeat(4001),
+                "author": {"prisonCode": "LDN", "forename": "John", "surname": "Smith"}}),
+            "'description' must be at most 4000 characters",
+        ),
+    ];
+    for (body, message) in cases {
+        let response = nomis_case_note_create::handle(&db, post("X123123", &body.to_string())).await;
+        assert_eq!(problem(&response), json!({"status": 400, "message": message}));
+    }
+    // Line breaks and tabs are free text's own.
+    let body = json!({"type": "IMMEDIATE_NEEDS_REPORT", "dateTime": "2024-06-04T09:16:04+01:00", "notes": "a\r\n\tb",
+                      "author": {"prisonCode": "LDN", "forename": "John", "surname": "Smith"}});
+    assert_created(&nomis_case_note_create::handle(&db, post("X123123", &body.to_string())).await);
+    let after = (
+        count("contact").await,
+        count("contact_alert").await,
+        count("staff").await,
+        count("audited_interaction").await,
+    );
+    assert_eq!(after, (before.0 + 1, before.1 + 1, before.2, before.3 + 1));
 }

@@ -2,9 +2,10 @@
 //! of the person's active community manager, or that the case is unallocated.
 
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
-use delius_db::case_detail::{self, CaseDetailError, ManagerStaff};
+use delius_db::case_detail::{self, ManagerStaff};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -37,8 +38,8 @@ impl From<ManagerStaff> for Manager {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
-        let crn = path_param(&request, "crn")?;
+    handler::serve(FUNCTION, request, |request| async move {
+        let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let body = db.within_deadline(find(db, &crn)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
@@ -49,16 +50,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 pub async fn find(db: &Database, crn: &str) -> Result<Manager, ApiError> {
     let client = db.client().await?;
     let staff = case_detail::community_manager_staff(&client, crn)
-        .await
-        .map_err(api_error)?
+        .await?
         .ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
     Ok(Manager::from(staff))
-}
-
-/// Several active managers is a Delius data problem: 500.
-fn api_error(e: CaseDetailError) -> ApiError {
-    match e {
-        CaseDetailError::Db(e) => e.into(),
-        CaseDetailError::NotUnique(detail) => ApiError::Internal(detail),
-    }
 }

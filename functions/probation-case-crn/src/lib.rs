@@ -2,9 +2,10 @@
 //! person with a NOMS number (exact, case-sensitive match).
 
 use delius_api::handler::{self, path_param};
+use delius_api::validate::NOMS_NUMBER_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
-use delius_db::case_detail::{self, CaseDetailError};
+use delius_db::case_detail;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -19,8 +20,8 @@ pub struct CaseIdentifiers {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
-        let noms_id = path_param(&request, "nomsId")?;
+    handler::serve(FUNCTION, request, |request| async move {
+        let noms_id = path_param(&request, "nomsId", NOMS_NUMBER_LENGTH)?;
         let body = db.within_deadline(find(db, &noms_id)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
@@ -31,16 +32,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 pub async fn find(db: &Database, noms_id: &str) -> Result<CaseIdentifiers, ApiError> {
     let client = db.client().await?;
     let crn = case_detail::crn_by_noms_number(&client, noms_id)
-        .await
-        .map_err(api_error)?
+        .await?
         .ok_or_else(|| ApiError::not_found("Person", "nomsId", noms_id))?;
     Ok(CaseIdentifiers { crn })
-}
-
-/// Several people with one NOMS number is a Delius data problem: 500.
-fn api_error(e: CaseDetailError) -> ApiError {
-    match e {
-        CaseDetailError::Db(e) => e.into(),
-        CaseDetailError::NotUnique(detail) => ApiError::Internal(detail),
-    }
 }

@@ -3,9 +3,10 @@
 
 use chrono::NaiveDate;
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
-use delius_db::case_detail::{self, CaseDetailError, Person};
+use delius_db::case_detail::{self, Person};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -58,8 +59,8 @@ impl From<Person> for PersonDetail {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
-        let crn = path_param(&request, "crn")?;
+    handler::serve(FUNCTION, request, |request| async move {
+        let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let body = db.within_deadline(find(db, &crn)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
@@ -69,16 +70,7 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 /// The details of the person with `crn`, or 404.
 pub async fn find(db: &Database, crn: &str) -> Result<PersonDetail, ApiError> {
     let client = db.client().await?;
-    let person = case_detail::person_by_crn(&client, crn)
-        .await
-        .map_err(api_error)?
-        .ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+    let person =
+        case_detail::person_by_crn(&client, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
     Ok(PersonDetail::from(person))
-}
-
-fn api_error(e: CaseDetailError) -> ApiError {
-    match e {
-        CaseDetailError::Db(e) => e.into(),
-        CaseDetailError::NotUnique(detail) => ApiError::Internal(detail),
-    }
 }

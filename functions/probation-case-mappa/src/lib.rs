@@ -3,9 +3,10 @@
 
 use chrono::NaiveDate;
 use delius_api::handler::{self, path_param};
+use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
 use delius_db::Database;
-use delius_db::case_detail::{self, CaseDetailError, MappaRegistration};
+use delius_db::case_detail::{self, MappaRegistration};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -31,8 +32,8 @@ pub struct MappaDetail {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request, _caller| async move {
-        let crn = path_param(&request, "crn")?;
+    handler::serve(FUNCTION, request, |request| async move {
+        let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let body = db.within_deadline(find(db, &crn)).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
@@ -43,17 +44,9 @@ pub async fn handle(db: &Database, request: Request) -> Response<Body> {
 pub async fn find(db: &Database, crn: &str) -> Result<MappaDetail, ApiError> {
     let client = db.client().await?;
     let registration = case_detail::latest_mappa_registration(&client, crn)
-        .await
-        .map_err(api_error)?
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("No MAPPA details found for {crn}")))?;
     mappa_detail(registration)
-}
-
-fn api_error(e: CaseDetailError) -> ApiError {
-    match e {
-        CaseDetailError::Db(e) => e.into(),
-        CaseDetailError::NotUnique(detail) => ApiError::Internal(detail),
-    }
 }
 
 /// The body for a registration. A category or level code outside the MAPPA

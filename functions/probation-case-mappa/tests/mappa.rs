@@ -190,3 +190,19 @@ async fn without_the_case_detail_role_the_answer_is_403() {
     no_authorizer["requestContext"].as_object_mut().unwrap().remove("authorizer");
     assert_json(&probation_case_mappa::handle(&db, parse(&no_authorizer)).await, 403, forbidden);
 }
+
+/// `GET /probation-cases/X123123%00/mappa`.
+#[tokio::test]
+async fn a_nul_in_the_crn_is_400_not_500() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let mut event = event_for("X123123\u{0}");
+    event["rawPath"] = json!("/probation-cases/X123123%00/mappa");
+    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
+    let response = probation_case_mappa::handle(&db, parse(&event)).await;
+    assert_json(
+        &response,
+        400,
+        json!({"status": 400, "message": "'crn' must not contain control characters (found U+0000)"}),
+    );
+}

@@ -13,13 +13,17 @@ pub mod allocate;
 pub mod config;
 pub mod detail;
 pub mod error;
+pub mod input;
 pub mod message;
 pub mod notes;
 pub mod workload;
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use delius_db::Database;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
 
@@ -84,8 +88,31 @@ pub async fn handle(
     let records = event.payload.records;
     // Futures collected first: a stream over a borrowing closure would not be
     // provably `Send` (rust#89976), and servers that spawn the handler need it.
-    let pending: Vec<_> = records.iter().map(|r| process(db, allocations, r)).collect();
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(pending).buffered(allocations.concurrency).collect().await;
+    let pending: Vec<_> = records.iter().map(|r| contained(r, process(db, allocations, r))).collect();
+    Ok(process_batch(&records, pending, allocations.concurrency).await)
+}
+
+/// The outcome of `work` on `record`, or [`Outcome::Failed`] when it panics:
+/// a record whose processing panics fails alone (logged and counted as
+/// `Panics`), and the batch goes on. A transaction the panic left open is
+/// rolled back when its connection is dropped.
+pub async fn contained(record: &SqsMessage, work: impl Future<Output = Outcome>) -> Outcome {
+    AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|panic| {
+        let reason = delius_api::handler::panic_message(panic.as_ref());
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        tracing::error!(message_id, panic = reason, "allocation processing panicked");
+        delius_api::telemetry::count("Panics", &[("Function", "workforce-allocations")]);
+        Outcome::Failed
+    })
+}
+
+/// Runs the records' `pending` work (one future per record, in order), at
+/// most `concurrency` at a time, and reports the failed records.
+pub async fn process_batch<Fut>(records: &[SqsMessage], pending: Vec<Fut>, concurrency: usize) -> SqsBatchResponse
+where
+    Fut: Future<Output = Outcome>,
+{
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(pending).buffered(concurrency.max(1)).collect().await;
     let mut response = SqsBatchResponse::default();
     for (record, outcome) in records.iter().zip(outcomes) {
         if outcome == Outcome::Failed {
@@ -94,7 +121,7 @@ pub async fn handle(
             response.add_failure(record.message_id.clone().unwrap_or_default());
         }
     }
-    Ok(response)
+    response
 }
 
 /// Processes one record, with in-process retries of transient failures.
@@ -102,7 +129,7 @@ pub async fn process(db: &Database, allocations: &Allocations, record: &SqsMessa
     let message_id = record.message_id.as_deref().unwrap_or_default();
     let span = tracing::info_span!("allocation_message", message_id);
     async {
-        let message = match message::parse(record.body.as_deref()) {
+        let message = match message::parse(record.body.as_deref()).and_then(|m| input::check_message(&m).map(|()| m)) {
             Ok(message) => message,
             Err(e) => return conclude(None, None, Err(e)),
         };
@@ -137,7 +164,7 @@ async fn attempt_once(
         Ok(body) => body,
         Err(e) => return (None, Err(e)),
     };
-    let detail = match Detail::parse(&body) {
+    let detail = match Detail::parse(&body).and_then(|d| input::check_detail(&d).map(|()| d)) {
         Ok(detail) => detail,
         Err(e) => return (None, Err(e)),
     };
@@ -180,4 +207,36 @@ fn conclude(
         delius_api::telemetry::count("Allocations", &[("Kind", kind_name), ("Outcome", name)]);
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> SqsMessage {
+        let mut record = SqsMessage::default();
+        record.message_id = Some(id.to_string());
+        record.body = Some(id.to_string());
+        record
+    }
+
+    #[tokio::test]
+    async fn a_record_whose_processing_panics_fails_alone() {
+        let records: Vec<SqsMessage> = ["good-1", "panics", "good-2", "fails"].iter().map(|id| record(id)).collect();
+        let pending: Vec<_> = records
+            .iter()
+            .map(|record| {
+                contained(record, async move {
+                    match record.body.as_deref() {
+                        Some("panics") => panic!("a bug in the consumer"),
+                        Some("fails") => Outcome::Failed,
+                        _ => Outcome::Recorded,
+                    }
+                })
+            })
+            .collect();
+        let response = process_batch(&records, pending, 2).await;
+        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["panics", "fails"]);
+    }
 }

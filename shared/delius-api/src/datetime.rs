@@ -117,30 +117,46 @@ mod input {
     /// Reads a date-time as the Resettlement Passport API accepts it: an ISO local
     /// date-time (`yyyy-MM-ddTHH:mm[:ss[.fraction]]`, case-insensitive), then an
     /// optional offset (`Z`, `+01`, `+0100`, `+01:00`, `+01:00:00`), then an
-    /// optional `[Region/Id]`. Without an offset the value is London time (the
-    /// region is not consulted). The result is the same instant with its London
-    /// offset, ready for [`delius_db::time::to_london`] or formatting.
+    /// optional `[Region/Id]`, which needs the offset before it and must name a
+    /// known zone (`Europe/London`, `UTC`, `+01:00`...). Without an offset (and
+    /// then without a region) the value is London time. The offset fixes the
+    /// instant; the region is not otherwise consulted. The result is the same
+    /// instant with its London offset, ready for [`delius_db::time::to_london`]
+    /// or formatting.
     pub fn parse_zoned_date_time(text: &str) -> Result<DateTime<FixedOffset>, InvalidInput> {
         let invalid = || InvalidInput::new("Invalid date-time", text);
         let mut rest = text;
+        let mut has_region = false;
         if let Some(without) = rest.strip_suffix(']') {
             let open = without.rfind('[').ok_or_else(invalid)?;
-            let zone = &without[open + 1..];
-            let zone_ok = !zone.is_empty()
-                && zone.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+' | '.' | ':'));
-            if !zone_ok {
+            if !is_known_zone(&without[open + 1..]) {
                 return Err(invalid());
             }
+            has_region = true;
             rest = &without[..open];
         }
         let (local, offset_text) = parse_local_date_time_prefix(rest).ok_or_else(invalid)?;
         match parse_offset(offset_text).ok_or_else(invalid)? {
+            // A region alone leaves the offset to be resolved in that region,
+            // which the API has never done: refused, as the original refuses it.
+            None if has_region => Err(invalid()),
             None => Ok(from_london(local)),
             Some(offset) => {
                 let instant = offset.from_local_datetime(&local).single().ok_or_else(invalid)?;
                 Ok(in_london(&instant))
             }
         }
+    }
+
+    /// A zone id as Java's `ZoneId.of` knows it: a region of the tz database
+    /// (case-sensitive), or a fixed offset, bare (`Z`, `+01:00`) or after
+    /// `UTC`, `GMT` or `UT`.
+    fn is_known_zone(zone: &str) -> bool {
+        if zone.parse::<chrono_tz::Tz>().is_ok() {
+            return true;
+        }
+        let offset = ["UTC", "GMT", "UT"].iter().find_map(|p| zone.strip_prefix(p)).unwrap_or(zone);
+        !offset.is_empty() && parse_offset(offset).is_some_and(|o| o.is_some())
     }
 
     /// The same instant with the offset London has at that instant.
@@ -346,9 +362,26 @@ mod input {
         fn no_offset_means_london_time() {
             assert_eq!(parsed("2024-04-15T14:32"), "2024-04-15T14:32:00+01:00");
             assert_eq!(parsed("2024-12-15T14:32:05"), "2024-12-15T14:32:05Z");
-            assert_eq!(parsed("2024-12-15T14:32:05.5[Europe/London]"), "2024-12-15T14:32:05.5Z");
             // The spring gap moves forward, as Java's ZonedDateTime does.
             assert_eq!(parsed("2024-03-31T01:30"), "2024-03-31T02:30:00+01:00");
+        }
+
+        #[test]
+        fn a_region_needs_an_offset_and_must_be_known() {
+            assert_eq!(parsed("2024-12-15T14:32:05.5Z[UTC]"), "2024-12-15T14:32:05.5Z");
+            assert_eq!(parsed("2024-06-15T14:32:05+02:00[Europe/Paris]"), "2024-06-15T13:32:05+01:00");
+            assert_eq!(parsed("2024-06-15T14:32:05+01:00[+01:00]"), "2024-06-15T14:32:05+01:00");
+            assert_eq!(parsed("2024-06-15T14:32:05Z[GMT]"), "2024-06-15T15:32:05+01:00");
+            for text in [
+                "2024-12-15T14:32:05.5[Europe/London]",
+                "2024-12-15T14:32[UTC]",
+                "2024-12-15T14:32:05Z[Mars/Olympus_Mons]",
+                "2024-12-15T14:32:05Z[europe/london]",
+                "2024-12-15T14:32:05Z[UTC+25:00]",
+                "2024-12-15T14:32:05Z[\u{0}]",
+            ] {
+                assert!(parse_zoned_date_time(text).is_err(), "{text:?} should be refused");
+            }
         }
 
         #[test]

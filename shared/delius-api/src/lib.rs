@@ -2,11 +2,13 @@
 //! crate so that it stays free of HTTP concerns.
 
 pub mod auth;
+pub mod body;
 pub mod datetime;
 pub mod handler;
 pub mod problem;
 pub mod routes;
 pub mod telemetry;
+pub mod validate;
 
 pub use auth::{AuthorizerContext, require_role};
 pub use problem::{ApiError, FieldError, json_response};
