@@ -15,6 +15,7 @@ pub mod error;
 pub mod migrate;
 pub mod secrets;
 pub mod time;
+pub mod transaction;
 
 pub use config::{ConfigError, CredentialSource, DatabaseConfig};
 pub use db::{Client, Database};
