@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "delius-bench [--smoke] [--bins release|debug] [--only cold,warm,alloc,load]
   [--cold-runs N] [--warm-requests N] [--warm-runs N] [--warmup N] [--alloc-batches N]
-  [--load-seconds S] [--load-clients N] [--load-runs N] [--out FILE]";
+  [--load-seconds S] [--load-clients N] [--load-runs N] [--route TEXT] [--out FILE]";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -38,6 +38,8 @@ pub struct Options {
     pub load_seconds: f64,
     pub load_clients: usize,
     pub load_runs: usize,
+    /// Only the warm routes whose key contains this (for profiling one).
+    pub route: Option<String>,
     pub out: PathBuf,
 }
 
@@ -55,6 +57,7 @@ impl Options {
             load_seconds: 30.0,
             load_clients: 64,
             load_runs: 3,
+            route: None,
             out: target_dir().join("bench").join("results.json"),
         }
     }
@@ -99,6 +102,7 @@ impl Options {
                 }
                 "--load-clients" => options.load_clients = number(value()?)?,
                 "--load-runs" => options.load_runs = number(value()?)?,
+                "--route" => options.route = Some(value()?),
                 "--out" => options.out = PathBuf::from(value()?),
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),

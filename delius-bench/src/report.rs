@@ -466,3 +466,50 @@ pub fn errors(results: &Results) -> Vec<String> {
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::warm::WarmRow;
+
+    fn warm(route: &str, max_round_trips: f64) -> WarmRow {
+        WarmRow {
+            route: route.into(),
+            function: "f".into(),
+            skipped: None,
+            requests: 1,
+            runs: 1,
+            handler_p50_ms: None,
+            handler_p99_ms: None,
+            floor_p50_ms: None,
+            floor_p99_ms: None,
+            ratio: None,
+            one_flight_floor_p50_ms: None,
+            round_trips: Some(max_round_trips),
+            max_round_trips: Some(max_round_trips),
+            prepares: None,
+            statements: None,
+            round_trip_outline: Vec::new(),
+            with_delay: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_route_over_its_round_trip_budget_is_an_error() {
+        let mut results = Results::new(&crate::Options::full());
+        results.warm = vec![
+            warm("GET /a/{crn}", 1.0),
+            warm("POST /b/{crn}", 3.0),
+            warm("GET /c/{crn}", 2.0),
+            warm("POST /d/{crn}", 4.0),
+        ];
+        assert_eq!(
+            errors(&results),
+            vec![
+                "warm GET /c/{crn}: waits for 2 round trips, over its budget of 1",
+                "warm POST /d/{crn}: waits for 4 round trips, over its budget of 3",
+            ]
+        );
+    }
+}

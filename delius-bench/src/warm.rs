@@ -110,7 +110,8 @@ impl WarmRow {
 
 pub async fn run(options: &Options) -> Vec<WarmRow> {
     let mut rows = Vec::new();
-    for route in &ROUTES {
+    let chosen = |route: &Route| options.route.as_ref().is_none_or(|part| route.route_key().contains(part.as_str()));
+    for route in ROUTES.iter().filter(|r| chosen(r)) {
         let mut row = WarmRow::new(route);
         match (handler(route.function), sample_event(route)) {
             (None, _) => row.skipped = Some("no handle in the function crate yet".into()),
@@ -288,11 +289,7 @@ async fn with_delays(
         }
         // Nothing recorded here is needed.
         proxy.take();
-        row.with_delay.push(Delayed {
-            added_ms,
-            p50_ms: percentile(&times, 50.0),
-            p99_ms: percentile(&times, 99.0),
-        });
+        row.with_delay.push(Delayed { added_ms, p50_ms: percentile(&times, 50.0), p99_ms: percentile(&times, 99.0) });
     }
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! main address.
 //!
 //! Every read is one statement, one round trip, prepared once per connection
-//! (`prepare_cached`). The SQL is public so that a benchmark can run exactly
-//! these statements directly. Global filters (spec §4.1): live offenders
+//! (`prepare_cached`); rows are read by column name, so an edit to a SELECT
+//! cannot shift what is read. Every read applies the same filters: live offenders
 //! (`soft_deleted = 0`), live and active managers, live and active NSIs and
 //! NSI managers, live addresses, live registrations that are not deregistered.
 //! Char columns (`crn`, `officer_code`) are right-trimmed: Delius pads them.
@@ -37,11 +37,11 @@ impl From<tokio_postgres::Error> for CaseDetailError {
 }
 
 // ---------------------------------------------------------------------------
-// CRN by NOMS number (spec §3.1, §4.2)
+// CRN by NOMS number
 
 /// `$1` = NOMS number (exact, case-sensitive). Two rows at most: a second one
 /// means the NOMS number is not unique.
-pub const CRN_BY_NOMS_NUMBER: &str = "SELECT rtrim(crn) AS crn FROM offender \
+const CRN_BY_NOMS_NUMBER: &str = "SELECT rtrim(crn) AS crn FROM offender \
      WHERE noms_number = $1 AND soft_deleted = 0 \
      ORDER BY offender_id LIMIT 2";
 
@@ -57,11 +57,11 @@ pub async fn crn_by_noms_number(client: &ClientWrapper, noms_number: &str) -> Re
 }
 
 // ---------------------------------------------------------------------------
-// MAPPA (spec §3.2, §4.3)
+// MAPPA
 
 /// `$1` = CRN. The latest MAPPA registration (ties: highest id) with its
 /// category and level reference rows, matched on nothing but their ids.
-pub const LATEST_MAPPA_REGISTRATION: &str = "SELECT r.registration_date, r.next_review_date, \
+const LATEST_MAPPA_REGISTRATION: &str = "SELECT r.registration_date, r.next_review_date, \
             c.code_value AS category_code, c.code_description AS category_description, \
             l.code_value AS level_code, l.code_description AS level_description \
      FROM registration r \
@@ -110,11 +110,11 @@ pub async fn latest_mappa_registration(
 }
 
 // ---------------------------------------------------------------------------
-// Community manager (spec §3.3, §4.4)
+// Community manager
 
 /// `$1` = CRN. The staff member of the live, active community manager; two
 /// rows at most, a second one means several active managers.
-pub const COMMUNITY_MANAGER_STAFF: &str = "SELECT rtrim(s.officer_code) AS officer_code, s.forename, s.surname \
+const COMMUNITY_MANAGER_STAFF: &str = "SELECT rtrim(s.officer_code) AS officer_code, s.forename, s.surname \
      FROM offender_manager om \
      JOIN offender o ON o.offender_id = om.offender_id \
      JOIN staff s ON s.staff_id = om.allocation_staff_id \
@@ -155,10 +155,10 @@ pub async fn community_manager_staff(
 }
 
 // ---------------------------------------------------------------------------
-// Person detail (spec §3.4, §4.4)
+// Person detail
 
 /// `$1` = CRN (unique in Delius).
-pub const PERSON_BY_CRN: &str = "SELECT rtrim(crn) AS crn, first_name, surname, date_of_birth_date, \
+const PERSON_BY_CRN: &str = "SELECT rtrim(crn) AS crn, first_name, surname, date_of_birth_date, \
             telephone_number, mobile_number, e_mail_address \
      FROM offender WHERE crn = $1 AND soft_deleted = 0";
 
@@ -189,7 +189,7 @@ pub async fn person_by_crn(client: &ClientWrapper, crn: &str) -> Result<Option<P
 }
 
 // ---------------------------------------------------------------------------
-// Duty to Refer NSI (spec §3.5, §4.5)
+// Duty to Refer NSI
 
 /// The statement for one way of naming the person: the latest (by
 /// `created_datetime`, ties: highest id) live, active, initiated DTR NSI of
@@ -244,9 +244,9 @@ macro_rules! duty_to_refer_sql {
 }
 
 /// `$1` = CRN.
-pub const DUTY_TO_REFER_NSI_BY_CRN: &str = duty_to_refer_sql!("o.crn");
+const DUTY_TO_REFER_NSI_BY_CRN: &str = duty_to_refer_sql!("o.crn");
 /// `$1` = NOMS number.
-pub const DUTY_TO_REFER_NSI_BY_NOMS_NUMBER: &str = duty_to_refer_sql!("o.noms_number");
+const DUTY_TO_REFER_NSI_BY_NOMS_NUMBER: &str = duty_to_refer_sql!("o.noms_number");
 
 /// How the person is named in a Duty to Refer lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
