@@ -161,41 +161,33 @@ where
     W: AsyncFnOnce(&Transaction, &mut AuditTrail) -> Result<Finish<T>, E>,
     E: From<DbError> + Display,
 {
-    let tx = Transaction::new(client);
+    let mut tx = Transaction::new(client);
     let finished = {
         let (begun, done) = tokio::join!(biased; tx.begin(), work(&tx, trail));
         begun.map_err(E::from).and(done)
     };
-    match finished {
-        Ok(Finish::Commit(value, SuccessRecorded(()))) => {
-            tx.commit().await?;
-            Ok(value)
-        }
+    let failure = match finished {
+        Ok(Finish::Commit(value, SuccessRecorded(()))) => match tx.commit().await {
+            Ok(()) => return Ok(value),
+            Err(e) => E::from(e),
+        },
         Ok(Finish::RollBack(value)) => {
             tx.rollback().await;
-            Ok(value)
+            return Ok(value);
         }
-        Err(failure) => {
-            let written = tx
-                .rollback_then(async |connection| {
-                    let trail = &*trail;
-                    record(
-                        connection,
-                        trail.business_interaction,
-                        trail.user_id,
-                        trail.at,
-                        Outcome::Failure,
-                        &trail.parameters,
-                    )
-                    .await
-                })
-                .await;
-            if let Err(e) = written {
-                tracing::warn!(error = %e, failure = %failure, "could not write the failure audit row");
-            }
-            Err(failure)
-        }
+        Err(failure) => failure,
+    };
+    let trail = &*trail;
+    let written = tx
+        .rollback_then(async |connection| {
+            record(connection, trail.business_interaction, trail.user_id, trail.at, Outcome::Failure, &trail.parameters)
+                .await
+        })
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, failure = %failure, "could not write the failure audit row");
     }
+    Err(failure)
 }
 
 #[cfg(test)]

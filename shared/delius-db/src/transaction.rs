@@ -43,11 +43,14 @@ impl Transaction {
         self.client.as_deref().map(|wrapper| &**wrapper).expect("the transaction has not ended")
     }
 
-    /// Commits; the connection is free again.
-    pub async fn commit(mut self) -> Result<(), DbError> {
-        let outcome = self.connection().batch_execute("COMMIT").await;
-        self.end(outcome.is_ok());
-        outcome.map_err(DbError::from)
+    /// Commits; the connection is free again. When `COMMIT` fails the server
+    /// has rolled the transaction back: the connection stays with the
+    /// transaction, for [`Transaction::rollback_then`] to write what must
+    /// outlive the failure.
+    pub async fn commit(&mut self) -> Result<(), DbError> {
+        self.connection().batch_execute("COMMIT").await?;
+        self.end(true);
+        Ok(())
     }
 
     /// Rolls back, then runs `after` on the bare connection in the same
