@@ -179,7 +179,7 @@ pub struct AllocRow {
     pub one_flight_floor_ms_per_message: Option<f64>,
     /// Per message, recorded with one connection.
     pub round_trips: Option<f64>,
-    /// The most per message in any batch (the budget check).
+    /// The most per message in any batch.
     pub max_round_trips: Option<f64>,
     pub statements: Option<f64>,
     /// Messages per second one container gets through (10 / batch time).

@@ -60,7 +60,7 @@ pub struct WarmRow {
     /// Per warm request: round trips the handler waited for, statements it
     /// prepared, statements it executed.
     pub round_trips: Option<f64>,
-    /// The most round trips any warm request waited for (the budget check).
+    /// The most round trips any warm request waited for.
     pub max_round_trips: Option<f64>,
     pub prepares: Option<f64>,
     pub statements: Option<f64>,
