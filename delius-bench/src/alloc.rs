@@ -181,6 +181,8 @@ pub struct AllocRow {
     pub round_trips: Option<f64>,
     /// The most per message in any batch.
     pub max_round_trips: Option<f64>,
+    /// The fewest per message in any batch (the budget check).
+    pub min_round_trips: Option<f64>,
     pub statements: Option<f64>,
     /// Messages per second one container gets through (10 / batch time).
     pub messages_per_second: Option<f64>,
@@ -237,6 +239,7 @@ pub async fn run(options: &Options) -> Vec<AllocRow> {
                 one_flight_floor_ms_per_message: None,
                 round_trips: None,
                 max_round_trips: None,
+                min_round_trips: None,
                 statements: None,
                 messages_per_second: None,
                 concurrency: 0,
@@ -330,6 +333,7 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
                 &kind_records.iter().map(|r| r.round_trips() as f64 / BATCH as f64).collect::<Vec<_>>(),
             ),
             max_round_trips: kind_records.iter().map(|r| r.round_trips() as f64 / BATCH as f64).reduce(f64::max),
+            min_round_trips: kind_records.iter().map(|r| r.round_trips() as f64 / BATCH as f64).reduce(f64::min),
             statements: median(&kind_records.iter().map(|r| r.statements() as f64 / BATCH as f64).collect::<Vec<_>>()),
             messages_per_second: median(&times).map(|t| BATCH as f64 * 1000.0 / t),
             concurrency: production_settings.concurrency,

@@ -62,6 +62,8 @@ pub struct WarmRow {
     pub round_trips: Option<f64>,
     /// The most round trips any warm request waited for.
     pub max_round_trips: Option<f64>,
+    /// The fewest: what the code makes every request wait for (the budget check).
+    pub min_round_trips: Option<f64>,
     pub prepares: Option<f64>,
     pub statements: Option<f64>,
     /// One warm request's round trips, each with its statements.
@@ -99,6 +101,7 @@ impl WarmRow {
             one_flight_floor_p50_ms: None,
             round_trips: None,
             max_round_trips: None,
+            min_round_trips: None,
             prepares: None,
             statements: None,
             round_trip_outline: Vec::new(),
@@ -198,6 +201,7 @@ async fn measure(options: &Options, route: &Route, handler: Handler, event: &Val
     let steady = &records[warmup.min(records.len())..];
     row.round_trips = median(&steady.iter().map(|r| r.round_trips() as f64).collect::<Vec<_>>());
     row.max_round_trips = steady.iter().map(|r| r.round_trips() as f64).reduce(f64::max);
+    row.min_round_trips = steady.iter().map(|r| r.round_trips() as f64).reduce(f64::min);
     row.prepares = median(&steady.iter().map(|r| r.parses() as f64).collect::<Vec<_>>());
     row.statements = median(&steady.iter().map(|r| r.statements() as f64).collect::<Vec<_>>());
     row.round_trip_outline = steady.first().map(Record::outline).unwrap_or_default();
