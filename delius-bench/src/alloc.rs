@@ -21,6 +21,7 @@ use workforce_allocations::config::Settings;
 
 use crate::pgwire::{Pipelining, Record, Recorder, Replayer};
 use crate::stats::{median, ms};
+use crate::warm::{ADDED_DELAYS_MS, Delayed};
 use crate::{Options, progress};
 
 pub const BATCH: usize = 10;
@@ -178,12 +179,19 @@ pub struct AllocRow {
     pub one_flight_floor_ms_per_message: Option<f64>,
     /// Per message, recorded with one connection.
     pub round_trips: Option<f64>,
+    /// The most per message in any batch.
+    pub max_round_trips: Option<f64>,
+    /// The fewest per message in any batch (the budget check).
+    pub min_round_trips: Option<f64>,
     pub statements: Option<f64>,
     /// Messages per second one container gets through (10 / batch time).
     pub messages_per_second: Option<f64>,
     pub concurrency: usize,
     /// One measured batch's round trips (10 messages, one at a time).
     pub round_trip_outline: Vec<Vec<String>>,
+    /// Per message at concurrency 1 through the wire proxy, a delay added to
+    /// every round trip, one entry per delay of [`ADDED_DELAYS_MS`].
+    pub with_delay: Vec<Delayed>,
     pub errors: Vec<String>,
 }
 
@@ -233,10 +241,13 @@ pub async fn run(options: &Options) -> Vec<AllocRow> {
                 ratio: None,
                 one_flight_floor_ms_per_message: None,
                 round_trips: None,
+                max_round_trips: None,
+                min_round_trips: None,
                 statements: None,
                 messages_per_second: None,
                 concurrency: 0,
                 round_trip_outline: Vec::new(),
+                with_delay: Vec::new(),
                 errors: vec![e.clone()],
             })
             .collect(),
@@ -324,12 +335,41 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
             round_trips: median(
                 &kind_records.iter().map(|r| r.round_trips() as f64 / BATCH as f64).collect::<Vec<_>>(),
             ),
+            max_round_trips: kind_records.iter().map(|r| r.round_trips() as f64 / BATCH as f64).reduce(f64::max),
+            min_round_trips: kind_records.iter().map(|r| r.round_trips() as f64 / BATCH as f64).reduce(f64::min),
             statements: median(&kind_records.iter().map(|r| r.statements() as f64 / BATCH as f64).collect::<Vec<_>>()),
             messages_per_second: median(&times).map(|t| BATCH as f64 * 1000.0 / t),
             concurrency: production_settings.concurrency,
             round_trip_outline: kind_records.first().map(|r| r.outline()).unwrap_or_default(),
+            with_delay: Vec::new(),
             errors,
         });
+    }
+    drop(db);
+
+    // 3. With a network in the way, one message at a time: the handler
+    //    through the proxy, a fixed delay added to every round trip.
+    let proxy = Recorder::start(crate::pgwire::server_addr(&run_db.url).await?).await.map_err(|e| e.to_string())?;
+    let db = Database::new(config(&proxy.url_for(&run_db.url)?, 1)).map_err(|e| e.to_string())?;
+    let allocations = Allocations::new(&sequential).map_err(|e| e.to_string())?;
+    for (d, added_ms) in ADDED_DELAYS_MS.into_iter().enumerate() {
+        proxy.set_delay(std::time::Duration::from_secs_f64(added_ms / 1000.0));
+        for (kind, row) in Kind::ALL.into_iter().zip(rows.iter_mut()) {
+            let mut times = Vec::new();
+            for b in 0..warmup + batches {
+                // Messages of their own: past those of the recording and the production run.
+                let first = (2 + d) * per_kind + b * BATCH;
+                let (elapsed, failures) = invoke(&db, &allocations, batch(&origin, kind, first)?).await?;
+                if failures > 0 && row.errors.len() < 3 {
+                    row.errors.push(format!("batch {b} with {added_ms} ms added: {failures} failed messages"));
+                }
+                if b >= warmup {
+                    times.push(elapsed / BATCH as f64);
+                }
+            }
+            proxy.take();
+            row.with_delay.push(Delayed { added_ms, p50_ms: median(&times), p99_ms: None });
+        }
     }
     Ok(rows)
 }

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "delius-bench [--smoke] [--bins release|debug] [--only cold,auth,warm,alloc,load,burst]
   [--cold-runs N] [--warm-requests N] [--warm-runs N] [--warmup N] [--alloc-batches N]
-  [--load-seconds S] [--load-clients N] [--load-runs N] [--burst-rounds N] [--out FILE]
+  [--load-seconds S] [--load-clients N] [--load-runs N] [--burst-rounds N] [--route TEXT] [--out FILE]
   (sections: cold, auth, warm, alloc, load, burst; the smoke run leaves out burst)";
 
 #[derive(Debug, Clone)]
@@ -42,6 +42,8 @@ pub struct Options {
     pub load_runs: usize,
     /// Rounds of the burst scale model (200 simultaneous GETs each).
     pub burst_rounds: usize,
+    /// Only the warm routes whose key contains this (for profiling one).
+    pub route: Option<String>,
     pub out: PathBuf,
 }
 
@@ -67,6 +69,7 @@ impl Options {
             load_clients: 64,
             load_runs: 3,
             burst_rounds: 10,
+            route: None,
             out: target_dir().join("bench").join("results.json"),
         }
     }
@@ -115,6 +118,7 @@ impl Options {
                 "--load-clients" => options.load_clients = number(value()?)?,
                 "--load-runs" => options.load_runs = number(value()?)?,
                 "--burst-rounds" => options.burst_rounds = number(value()?)?,
+                "--route" => options.route = Some(value()?),
                 "--out" => options.out = PathBuf::from(value()?),
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),

@@ -10,6 +10,11 @@
 //! whoever wrote the SQL, and the number of flights is the number of round
 //! trips the handler waited for.
 //!
+//! The proxy can also stand for a network: [`Recorder::set_delay`] holds
+//! every answer of the server back by a fixed time, so each round trip the
+//! client waits for costs that much more (as between a Lambda function and
+//! RDS), while answers to pipelined statements arrive together as they would.
+//!
 //! Replaying writes on a fresh copy of the database, in the recorded order,
 //! reproduces the same rows and the same sequence values, so ids read from one
 //! statement and passed to the next stay valid.
@@ -103,6 +108,8 @@ struct Capture {
 pub struct Recorder {
     addr: SocketAddr,
     capture: Arc<Mutex<Capture>>,
+    /// Added to every round trip, in microseconds.
+    delay_us: Arc<AtomicU64>,
     accept: JoinHandle<()>,
 }
 
@@ -118,21 +125,30 @@ impl Recorder {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let capture = Arc::new(Mutex::new(Capture::default()));
+        let delay_us = Arc::new(AtomicU64::new(0));
         let shared = capture.clone();
+        let delay = delay_us.clone();
         let accept = tokio::spawn(async move {
             let ids = AtomicU64::new(0);
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((client, _)) = listener.accept().await {
                 let id = ids.fetch_add(1, Ordering::Relaxed);
                 let capture = shared.clone();
+                let delay = delay.clone();
                 connections.spawn(async move {
-                    if let Err(e) = proxy(id, client, upstream, capture.clone()).await {
+                    if let Err(e) = proxy(id, client, upstream, capture.clone(), delay).await {
                         lock(&capture).problems.push(format!("connection {id}: {e}"));
                     }
                 });
             }
         });
-        Ok(Recorder { addr, capture, accept })
+        Ok(Recorder { addr, capture, delay_us, accept })
+    }
+
+    /// Holds every answer back by `delay` from now on: one round trip
+    /// costs `delay` more.
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_us.store(delay.as_micros() as u64, Ordering::SeqCst);
     }
 
     /// `database_url` pointed at the proxy (same user, password and database).
@@ -194,7 +210,13 @@ struct Conversation {
     ssl_answer_pending: AtomicBool,
 }
 
-async fn proxy(id: u64, client: TcpStream, upstream: SocketAddr, capture: Arc<Mutex<Capture>>) -> std::io::Result<()> {
+async fn proxy(
+    id: u64,
+    client: TcpStream,
+    upstream: SocketAddr,
+    capture: Arc<Mutex<Capture>>,
+    delay_us: Arc<AtomicU64>,
+) -> std::io::Result<()> {
     let server = TcpStream::connect(upstream).await?;
     client.set_nodelay(true)?;
     server.set_nodelay(true)?;
@@ -218,21 +240,39 @@ async fn proxy(id: u64, client: TcpStream, upstream: SocketAddr, capture: Arc<Mu
             server_write.write_all(&buf[..n]).await?;
         }
     };
+    // Answers go through a queue, each released `delay` after it arrived,
+    // so a delay adds latency without limiting throughput.
+    let (answers, mut delayed) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     let backend = async move {
         let mut reader = Backend { pending: Vec::new(), conversation };
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = server_read.read(&mut buf).await?;
             if n == 0 {
-                client_write.shutdown().await?;
                 return Ok::<_, std::io::Error>(());
             }
             reader.feed(&buf[..n]);
-            client_write.write_all(&buf[..n]).await?;
+            let due = Instant::now() + Duration::from_micros(delay_us.load(Ordering::Relaxed));
+            if answers.send((due, buf[..n].to_vec())).is_err() {
+                return Ok(());
+            }
         }
     };
-    let (a, b) = tokio::join!(frontend, backend);
-    a.and(b)
+    let deliver = async move {
+        while let Some((due, bytes)) = delayed.recv().await {
+            // tokio's timer ticks in whole milliseconds, too coarse for a
+            // 0.5 ms delay: a thread's sleep keeps to tens of microseconds.
+            let wait = due.saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
+            }
+            client_write.write_all(&bytes).await?;
+        }
+        client_write.shutdown().await?;
+        Ok::<_, std::io::Error>(())
+    };
+    let (a, b, c) = tokio::join!(frontend, backend, deliver);
+    a.and(b).and(c)
 }
 
 struct Frontend {

@@ -60,11 +60,29 @@ pub struct WarmRow {
     /// Per warm request: round trips the handler waited for, statements it
     /// prepared, statements it executed.
     pub round_trips: Option<f64>,
+    /// The most round trips any warm request waited for.
+    pub max_round_trips: Option<f64>,
+    /// The fewest: what the code makes every request wait for (the budget check).
+    pub min_round_trips: Option<f64>,
     pub prepares: Option<f64>,
     pub statements: Option<f64>,
     /// One warm request's round trips, each with its statements.
     pub round_trip_outline: Vec<Vec<String>>,
+    /// Handler p50 through the wire proxy with a delay added to every round
+    /// trip, one entry per delay of [`ADDED_DELAYS_MS`].
+    pub with_delay: Vec<Delayed>,
     pub errors: Vec<String>,
+}
+
+/// Round-trip delays the latency is reported at: loopback, and what a
+/// network between a Lambda function and RDS (or RDS Proxy) adds.
+pub const ADDED_DELAYS_MS: [f64; 3] = [0.0, 0.5, 1.0];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Delayed {
+    pub added_ms: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
 }
 
 impl WarmRow {
@@ -82,9 +100,12 @@ impl WarmRow {
             ratio: None,
             one_flight_floor_p50_ms: None,
             round_trips: None,
+            max_round_trips: None,
+            min_round_trips: None,
             prepares: None,
             statements: None,
             round_trip_outline: Vec::new(),
+            with_delay: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -92,7 +113,8 @@ impl WarmRow {
 
 pub async fn run(options: &Options) -> Vec<WarmRow> {
     let mut rows = Vec::new();
-    for route in &ROUTES {
+    let chosen = |route: &Route| options.route.as_ref().is_none_or(|part| route.route_key().contains(part.as_str()));
+    for route in ROUTES.iter().filter(|r| chosen(r)) {
         let mut row = WarmRow::new(route);
         match (handler(route.function), sample_event(route)) {
             (None, _) => row.skipped = Some("no handle in the function crate yet".into()),
@@ -181,6 +203,8 @@ async fn measure(options: &Options, route: &Route, handler: Handler, event: &Val
     };
     let steady = &records[warmup.min(records.len())..];
     row.round_trips = median(&steady.iter().map(|r| r.round_trips() as f64).collect::<Vec<_>>());
+    row.max_round_trips = steady.iter().map(|r| r.round_trips() as f64).reduce(f64::max);
+    row.min_round_trips = steady.iter().map(|r| r.round_trips() as f64).reduce(f64::min);
     row.prepares = median(&steady.iter().map(|r| r.parses() as f64).collect::<Vec<_>>());
     row.statements = median(&steady.iter().map(|r| r.statements() as f64).collect::<Vec<_>>());
     row.round_trip_outline = steady.first().map(Record::outline).unwrap_or_default();
@@ -239,6 +263,42 @@ async fn measure(options: &Options, route: &Route, handler: Handler, event: &Val
     row.floor_p99_ms = median_of(floor_p99);
     row.one_flight_floor_p50_ms = median_of(one_flight_p50);
     row.ratio = row.handler_p50_ms.zip(row.floor_p50_ms).map(|(h, f)| h / f);
+
+    // 3. With a network in the way: the handler through the proxy, a fixed
+    //    delay added to every round trip, on a fresh copy.
+    if let Err(e) = with_delays(options, route, handler, event, row).await {
+        row.errors.push(format!("with delay: {e}"));
+    }
+}
+
+async fn with_delays(
+    options: &Options,
+    route: &Route,
+    handler: Handler,
+    event: &Value,
+    row: &mut WarmRow,
+) -> Result<(), String> {
+    let test_db = TestDb::new().await;
+    let proxy = Recorder::start(crate::pgwire::server_addr(&test_db.url).await?).await.map_err(|e| e.to_string())?;
+    let db = Database::new(config(&proxy.url_for(&test_db.url)?)).map_err(|e| e.to_string())?;
+    let total = options.warmup + options.warm_requests;
+    for (d, added_ms) in ADDED_DELAYS_MS.into_iter().enumerate() {
+        proxy.set_delay(std::time::Duration::from_secs_f64(added_ms / 1000.0));
+        let mut times = Vec::with_capacity(options.warm_requests);
+        for i in 0..total {
+            // Identities of their own: past those of the recording and the runs.
+            let event = request_event(route, event, (options.warm_runs + 2 + d) * total * 2 + i);
+            let (elapsed, status) = call(handler, &db, &event).await?;
+            check_status(status, "handler with delay", &mut row.errors);
+            if i >= options.warmup {
+                times.push(elapsed);
+            }
+        }
+        // Nothing recorded here is needed.
+        proxy.take();
+        row.with_delay.push(Delayed { added_ms, p50_ms: percentile(&times, 50.0), p99_ms: percentile(&times, 99.0) });
+    }
+    Ok(())
 }
 
 async fn record(

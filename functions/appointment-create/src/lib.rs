@@ -14,10 +14,10 @@ use delius_api::body::{self, required};
 use delius_api::handler::{self, path_param};
 use delius_api::validate::CRN_LENGTH;
 use delius_api::{ApiError, json_response};
-use delius_db::audit::{self, Outcome, Parameters};
-use delius_db::contact_log::{self, NewContact};
+use delius_db::Database;
+use delius_db::audit::{self, AuditTrail, Finish};
+use delius_db::contact_log::{self, ClashQuery, NewContact};
 use delius_db::time::{london_now, to_london};
-use delius_db::{Client, Database};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -185,62 +185,46 @@ pub enum Created {
 
 /// Creates the appointment for the person with `crn`, audited: on success
 /// the `P` row commits with the contact; on failure the work is rolled back
-/// and an `F` row is written on its own.
+/// and an `F` row is written on its own; a replay writes nothing.
+///
+/// Three round trips: the lookups with `BEGIN` (the person's lock, the
+/// replay, clash and contact-type checks), the contact with its alert and the
+/// `P` row, `COMMIT`.
 pub async fn create(db: &Database, crn: &str, appointment: &CreateAppointment) -> Result<Created, ApiError> {
     let started = london_now();
-    let mut client = db.client().await?;
+    let client = db.client().await?;
     let user_id = db.service_user_id(&client).await?;
-    let result = in_transaction(db, &mut client, crn, appointment, user_id, started).await;
-    if let Err(failure) = &result {
-        let written =
-            audit::record(&**client, ADD_CONTACT, user_id, started, Outcome::Failure, &Parameters::new()).await;
-        if let Err(e) = written {
-            tracing::warn!(error = %e, failure = %failure, "could not write the failure audit row");
-        }
-    }
-    result
-}
-
-async fn in_transaction(
-    db: &Database,
-    client: &mut Client,
-    crn: &str,
-    appointment: &CreateAppointment,
-    user_id: i64,
-    started: chrono::NaiveDateTime,
-) -> Result<Created, ApiError> {
-    let tx = db.begin(client).await?;
-    let result: Result<Created, ApiError> = async {
-        let manager =
-            contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+    let mut trail = AuditTrail::new(ADD_CONTACT, user_id, started);
+    audit::audited(db, client, &mut trail, async |tx, trail| {
         let start = appointment.start;
         let end = appointment.end()?;
+        let urn = appointment.urn();
+        let (start_local, end_local) = (to_london(&start), to_london(&end));
+        let (start_text, end_text) = (iso_local_time(start_local.time()), iso_local_time(end_local.time()));
+        // Only future appointments are checked for clashes.
+        let clash = (start.with_timezone(&Utc) > Utc::now()).then(|| ClashQuery {
+            date: start_local.date(),
+            start: &start_text,
+            end: &end_text,
+        });
+        let code = appointment.kind.contact_type_code();
+        let found = contact_log::appointment_lookup(tx, crn, &urn, code, clash.as_ref()).await?;
+        let manager = found
+            .person
+            .community_manager(crn)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
         if end <= start {
             return Err(ApiError::BadRequest("Appointment end time cannot be before start time.".into()));
         }
-        let urn = appointment.urn();
-        contact_log::lock_person_contacts(&tx, manager.offender_id).await?;
-        if let Some(id) = contact_log::contact_by_external_reference(&tx, manager.offender_id, &urn).await? {
-            return Ok(Created::Replayed(AppointmentCreated { id, urn }));
+        if let Some(id) = found.replayed_contact_id {
+            return Ok(Finish::RollBack(Created::Replayed(AppointmentCreated { id, urn })));
         }
-        let (start_local, end_local) = (to_london(&start), to_london(&end));
-        if start.with_timezone(&Utc) > Utc::now() {
-            let clashes = contact_log::count_clashing_appointments(
-                &tx,
-                manager.offender_id,
-                start_local.date(),
-                &iso_local_time(start_local.time()),
-                &iso_local_time(end_local.time()),
-            )
-            .await?;
-            if clashes > 0 {
-                return Err(ApiError::Conflict("Appointment conflicts with an existing future appointment".into()));
-            }
+        if found.clashes > 0 {
+            return Err(ApiError::Conflict("Appointment conflicts with an existing future appointment".into()));
         }
-        let code = appointment.kind.contact_type_code();
-        let contact_type_id = contact_log::contact_type_id(&tx, code)
-            .await?
-            .ok_or_else(|| ApiError::not_found("AppointmentType", "code", code))?;
+        let contact_type_id =
+            found.contact_type_id.ok_or_else(|| ApiError::not_found("AppointmentType", "code", code))?;
         let contact = NewContact {
             offender_id: manager.offender_id,
             contact_type_id,
@@ -256,28 +240,23 @@ async fn in_transaction(
             user_id,
             now: london_now(),
         };
-        let Some(id) = contact_log::insert_contact(&tx, &contact).await? else {
-            // Only a writer outside the lock can get here; its row is the answer.
-            let id = contact_log::contact_by_external_reference(&tx, manager.offender_id, &urn)
-                .await?
-                .ok_or_else(|| ApiError::Internal(format!("contact {urn} vanished")))?;
-            return Ok(Created::Replayed(AppointmentCreated { id, urn }));
-        };
-        contact_log::insert_contact_alert(&tx, id, contact_type_id, &manager).await?;
-        audit::record(&**tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
-        Ok(Created::New(AppointmentCreated { id, urn }))
-    }
-    .await;
-    match &result {
-        Ok(Created::New(_)) => tx.commit().await?,
-        // A replay writes nothing; a failure keeps nothing.
-        _ => {
-            if let Err(e) = tx.rollback().await {
-                tracing::warn!(error = %e, "rollback failed");
+        let (inserted, recorded) = tokio::try_join!(
+            biased;
+            contact_log::insert_contact_with_alert(tx, &contact, &manager),
+            trail.success(tx),
+        )?;
+        match inserted {
+            Some(id) => Ok(Finish::Commit(Created::New(AppointmentCreated { id, urn }), recorded)),
+            None => {
+                // Only a writer outside the lock can get here; its row is the answer.
+                let id = contact_log::contact_by_external_reference(tx, crn, &urn)
+                    .await?
+                    .ok_or_else(|| ApiError::Internal(format!("contact {urn} vanished")))?;
+                Ok(Finish::RollBack(Created::Replayed(AppointmentCreated { id, urn })))
             }
         }
-    }
-    result
+    })
+    .await
 }
 
 /// Java's `ISO_LOCAL_TIME`: `HH:mm:ss`, then a fraction only when non-zero,

@@ -627,3 +627,36 @@ async fn a_duration_past_the_year_9999_is_400_and_nothing_is_written() {
     let after = counts(&client).await;
     assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
 }
+
+/// A second active community manager for X123123 (John Smith again, newer;
+// ended, as only one open-ended manager fits the unique index, but active).
+async fn add_second_active_manager(client: &tokio_postgres::Client) {
+    client
+        .execute(
+            "INSERT INTO offender_manager (offender_id, allocation_staff_id, team_id, probation_area_id, \
+                                           allocation_date, end_date, active_flag, soft_deleted) \
+             SELECT om.offender_id, om.allocation_staff_id, om.team_id, om.probation_area_id, \
+                    om.allocation_date + INTERVAL '1 day', om.allocation_date + INTERVAL '2 days', 1, 0 \
+             FROM offender_manager om JOIN offender o USING (offender_id) \
+             WHERE o.crn = 'X123123' AND om.active_flag = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_written() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    add_second_active_manager(&client).await;
+    let before = counts(&client).await;
+    let response = appointment_create::handle(&db, post("X123123", CLIENT_BODY)).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(body(&response), json!({"status": 500, "message": "Internal server error"}));
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts), (before.contacts, before.alerts));
+    let audits = audit_rows(&client).await;
+    assert_eq!(audits.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), vec!["F"]);
+}

@@ -219,20 +219,18 @@ fn appointment(row: &AppointmentRow, details: Option<&ContactDetails>) -> Appoin
     }
 }
 
-/// The start's time of day (midnight when there is none) and the duration:
-/// none without an end time; from start to end time of day, or across
-/// midnight into the next day when the end's time of day is earlier.
+/// The start's time of day (midnight when there is none) and the duration.
+/// A duration needs both times: without a start or an end it is zero. It runs
+/// from start to end time of day, or across midnight into the next day when
+/// the end's time of day is earlier.
 pub fn start_and_duration(row: &AppointmentRow) -> (NaiveTime, Duration) {
-    let start = row.start_time.map_or(NaiveTime::MIN, |t| t.time());
-    let duration = match row.end_time {
-        None => Duration::zero(),
-        Some(end) if start <= end.time() => end.time() - start,
-        Some(end) => {
-            let next_day = row.contact_date.succ_opt().unwrap_or(row.contact_date);
-            next_day.and_time(end.time()) - row.contact_date.and_time(start)
-        }
+    let start = row.start_time.map(|t| t.time());
+    let duration = match (start, row.end_time.map(|t| t.time())) {
+        (Some(start), Some(end)) if start <= end => end - start,
+        (Some(start), Some(end)) => Duration::days(1) - (start - end),
+        _ => Duration::zero(),
     };
-    (start, duration)
+    (start.unwrap_or(NaiveTime::MIN), duration)
 }
 
 fn location(l: &OfficeLocation) -> Location {
@@ -305,8 +303,9 @@ mod tests {
         assert_eq!(shown(&r).1, "PT0S");
         let r = row("2024-12-01", Some("2024-12-01 10:00"), None);
         assert_eq!(shown(&r).1, "PT0S");
+        // No start time, no duration (not end minus midnight).
         let r = row("2024-12-01", None, Some("2024-12-01 01:30"));
-        assert_eq!(shown(&r).1, "PT1H30M");
+        assert_eq!(shown(&r), ("2024-12-01T00:00:00Z".into(), "PT0S".into()));
     }
 
     #[test]

@@ -192,7 +192,7 @@ async fn rows_the_listing_leaves_out_or_fills_in() {
     let db = test_db.database(USER, 1);
     let client = test_db.client().await;
     let date = day(30);
-    // A null start (reads as midnight), a soft-deleted appointment, a
+    // A null start (reads as midnight, no duration), a soft-deleted appointment, a
     // non-attendance contact and a staff member without a Delius user.
     client
         .batch_execute(&format!(
@@ -228,12 +228,15 @@ async fn rows_the_listing_leaves_out_or_fills_in() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         body(&response),
+        // The contact without a start time comes first among those of its
+        // date (descending order puts missing times first, as Delius's
+        // Oracle does) and has no duration, whatever its end time.
         json!({"results": [
+            {"type": {"code": "AT", "description": "Description for AT"}, "dateTime": at(date, 0, 0),
+             "duration": "PT0S", "staff": john_smith(true), "description": "No start"},
             {"type": {"code": "RP7", "description": "Resettlement Passport - Health"}, "dateTime": at(date, 18, 0),
              "duration": "PT0S", "staff": {"code": "LDNA001", "name": {"forename": "Terry", "surname": "Nutkins"}},
              "description": "Resettlement Passport - Health"},
-            {"type": {"code": "AT", "description": "Description for AT"}, "dateTime": at(date, 0, 0),
-             "duration": "PT1H30M", "staff": john_smith(true), "description": "No start"},
         ], "totalElements": 2, "totalPages": 1, "page": 0, "size": 10})
     );
     // One search per distinct staff member with a user.

@@ -17,10 +17,10 @@ use delius_api::handler::{self, path_param};
 use delius_api::validate::CRN_LENGTH;
 use delius_api::validate::{CONTACT_DESCRIPTION_LENGTH, STAFF_NAME_LENGTH, UNSTORED_TEXT_LENGTH, check_length};
 use delius_api::{ApiError, FieldError};
-use delius_db::audit::{self, Outcome, Parameters};
+use delius_db::Database;
+use delius_db::audit::{self, AuditTrail, Finish};
 use delius_db::contact_log::{self, NewContact, NewStaff, ProbationArea, Transaction};
 use delius_db::time::{london_now, to_london};
-use delius_db::{Client, Database, DbError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -156,42 +156,45 @@ fn is_blank(text: &str) -> bool {
 /// Records the case note for the person with `crn`, audited: on success the
 /// `P` row commits with the contact; on failure the work (a new author
 /// included) is rolled back and an `F` row is written on its own.
+///
+/// Three round trips when the author is known: every lookup with `BEGIN`,
+/// the contact with its alert and the `P` row, `COMMIT`. A new author costs
+/// a few more, once.
 pub async fn create(db: &Database, crn: &str, case_note: &CaseNote) -> Result<(), ApiError> {
     let started = london_now();
-    let mut client = db.client().await?;
+    let client = db.client().await?;
     let user_id = db.service_user_id(&client).await?;
-    let result = in_transaction(db, &mut client, crn, case_note, user_id, started).await;
-    if let Err(failure) = &result {
-        let written =
-            audit::record(&**client, ADD_CONTACT, user_id, started, Outcome::Failure, &Parameters::new()).await;
-        if let Err(e) = written {
-            tracing::warn!(error = %e, failure = %failure, "could not write the failure audit row");
-        }
-    }
-    result
-}
-
-async fn in_transaction(
-    db: &Database,
-    client: &mut Client,
-    crn: &str,
-    case_note: &CaseNote,
-    user_id: i64,
-    started: NaiveDateTime,
-) -> Result<(), ApiError> {
-    let mut tx = db.begin(client).await?;
-    let result: Result<(), ApiError> = async {
-        let offender_id =
-            contact_log::live_offender_id(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+    let mut trail = AuditTrail::new(ADD_CONTACT, user_id, started);
+    audit::audited(db, client, &mut trail, async |tx, trail| {
+        let author = &case_note.author;
+        let establishment: String = author.prison_code.chars().take(3).collect();
         let code = case_note.kind.contact_type_code();
-        let contact_type_id = contact_log::contact_type_id(&tx, code)
-            .await?
-            .ok_or_else(|| ApiError::not_found("CaseNoteType", "code", code))?;
-        // No community manager to alert is a 404, checked before anything is written.
-        let manager =
-            contact_log::community_manager(&tx, crn).await?.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+        let found =
+            contact_log::case_note_lookup(tx, crn, code, &establishment, &author.forename, &author.surname).await?;
+        let offender_id = found.person.offender_id.ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+        let contact_type_id = found.contact_type_id.ok_or_else(|| ApiError::not_found("CaseNoteType", "code", code))?;
+        // No community manager to alert is a 404, before anything is written;
+        // several are a Delius data problem (500), as the reads answer.
+        let manager = found
+            .person
+            .community_manager(crn)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or_else(|| ApiError::not_found("Person", "crn", crn))?;
+        // The lookup failures of the author are the caller's fault: 400.
+        if establishment.chars().count() < 3 {
+            return Err(ApiError::BadRequest(format!("Invalid establishment: {}", author.prison_code)));
+        }
+        let area = found.area.ok_or_else(|| {
+            ApiError::BadRequest(format!("Probation Area not found for NOMIS institution: {establishment}"))
+        })?;
+        let team_id = found
+            .team_id
+            .ok_or_else(|| ApiError::BadRequest(format!("Team with code of {}CSN not found", area.code)))?;
         let now = london_now();
-        let assignment = find_assignment(&mut tx, &case_note.author, user_id, now).await?;
+        let staff_id = match found.staff_id {
+            Some(staff_id) => staff_id,
+            None => new_author(tx, &area, team_id, author, user_id, now).await?,
+        };
         let start = to_london(&case_note.date_time);
         let contact = NewContact {
             offender_id,
@@ -201,77 +204,35 @@ async fn in_transaction(
             end_time: None,
             notes: Some(&case_note.notes),
             description: case_note.description.as_deref(),
-            probation_area_id: assignment.probation_area_id,
-            team_id: assignment.team_id,
-            staff_id: assignment.staff_id,
+            probation_area_id: area.probation_area_id,
+            team_id,
+            staff_id,
             external_reference: None,
             user_id,
             now,
         };
-        let contact_id = contact_log::insert_contact(&tx, &contact)
-            .await?
-            .ok_or_else(|| ApiError::Internal("case-note contact was not inserted".into()))?;
-        contact_log::insert_contact_alert(&tx, contact_id, contact_type_id, &manager).await?;
-        audit::record(&**tx, ADD_CONTACT, user_id, started, Outcome::Success, &Parameters::new()).await?;
-        Ok(())
-    }
-    .await;
-    match &result {
-        Ok(()) => tx.commit().await?,
-        Err(_) => {
-            if let Err(e) = tx.rollback().await {
-                tracing::warn!(error = %e, "rollback failed");
-            }
-        }
-    }
-    result
+        let (inserted, recorded) = tokio::try_join!(
+            biased;
+            contact_log::insert_contact_with_alert(tx, &contact, &manager),
+            trail.success(tx),
+        )?;
+        inserted.ok_or_else(|| ApiError::Internal("case-note contact was not inserted".into()))?;
+        Ok(Finish::Commit((), recorded))
+    })
+    .await
 }
 
-/// Where the author works: the prison's provider, its case-note team, and
-/// the author as a staff member there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Assignment {
-    pub probation_area_id: i64,
-    pub team_id: i64,
-    pub staff_id: i64,
-}
-
-/// Finds (or creates) the author's assignment. The lookup failures are the
-/// caller's fault, so 400 with the lookup's message.
-async fn find_assignment(
-    tx: &mut Transaction<'_>,
-    author: &Author,
-    user_id: i64,
-    now: NaiveDateTime,
-) -> Result<Assignment, ApiError> {
-    let establishment: String = author.prison_code.chars().take(3).collect();
-    if establishment.chars().count() < 3 {
-        return Err(ApiError::BadRequest(format!("Invalid establishment: {}", author.prison_code)));
-    }
-    let area = contact_log::probation_area_for_institution(tx, &establishment).await?.ok_or_else(|| {
-        ApiError::BadRequest(format!("Probation Area not found for NOMIS institution: {establishment}"))
-    })?;
-    let team_code = format!("{}CSN", area.code);
-    let team_id = contact_log::team_id_by_code(tx, &team_code)
-        .await?
-        .ok_or_else(|| ApiError::BadRequest(format!("Team with code of {team_code} not found")))?;
-    let staff_id = author_staff(tx, &area, team_id, author, user_id, now).await?;
-    Ok(Assignment { probation_area_id: area.probation_area_id, team_id, staff_id })
-}
-
-async fn author_staff(
-    tx: &mut Transaction<'_>,
+/// Creates the author as a staff member of the provider, in its case-note
+/// team, with the next free officer code; or finds the one a concurrent
+/// request has just created.
+async fn new_author(
+    tx: &Transaction,
     area: &ProbationArea,
     team_id: i64,
     author: &Author,
     user_id: i64,
     now: NaiveDateTime,
 ) -> Result<i64, ApiError> {
-    if let Some(staff_id) =
-        contact_log::staff_by_name(tx, area.probation_area_id, &author.forename, &author.surname).await?
-    {
-        return Ok(staff_id);
-    }
     // Someone may be creating the same author right now: wait for them, then look again.
     contact_log::lock_area_staff(tx, area.probation_area_id).await?;
     if let Some(staff_id) =
@@ -280,11 +241,10 @@ async fn author_staff(
         return Ok(staff_id);
     }
     let prefix: String = area.code.chars().take(3).collect();
-    for attempt in 1..=STAFF_CODE_ATTEMPTS {
+    for _ in 0..STAFF_CODE_ATTEMPTS {
         let highest = contact_log::highest_officer_numbers(tx, &prefix).await?;
         let officer_code = contact_log::next_officer_code(&prefix, &highest)
             .ok_or_else(|| ApiError::Internal(format!("no officer codes left for {prefix}")))?;
-        let savepoint = tx.savepoint("new_case_note_author").await.map_err(DbError::from)?;
         let staff = NewStaff {
             officer_code: &officer_code,
             forename: &author.forename,
@@ -294,20 +254,14 @@ async fn author_staff(
             user_id,
             now,
         };
-        match contact_log::insert_staff(&savepoint, &staff).await {
-            Ok(staff_id) => {
-                savepoint.commit().await.map_err(DbError::from)?;
+        match contact_log::insert_staff(tx, &staff).await? {
+            Some(staff_id) => {
                 tracing::info!(officer_code = %officer_code, "created case-note author");
                 return Ok(staff_id);
             }
-            Err(e) if e.is_unique_violation() && attempt < STAFF_CODE_ATTEMPTS => {
-                savepoint.rollback().await.map_err(DbError::from)?;
-                tracing::warn!(officer_code = %officer_code, "officer code taken meanwhile; trying the next");
-            }
-            Err(e) => return Err(e.into()),
+            None => tracing::warn!(officer_code = %officer_code, "officer code taken meanwhile; trying the next"),
         }
     }
-    // The last attempt returns whatever happens; this only satisfies the loop's type.
     Err(ApiError::Internal(format!("no free officer code for {prefix} after {STAFF_CODE_ATTEMPTS} attempts")))
 }
 

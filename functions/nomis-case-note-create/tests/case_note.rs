@@ -549,3 +549,36 @@ async fn a_nul_in_the_notes_is_400_and_nothing_is_written() {
     );
     assert_eq!(after, (before.0 + 1, before.1 + 1, before.2, before.3 + 1));
 }
+
+#[tokio::test]
+async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_written() {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(USER, 1);
+    let client = test_db.client().await;
+    // A second active community manager for X123123 (John Smith again, newer;
+    // ended, as only one open-ended manager fits the unique index, but active).
+    client
+        .execute(
+            "INSERT INTO offender_manager (offender_id, allocation_staff_id, team_id, probation_area_id, \
+                                           allocation_date, end_date, active_flag, soft_deleted) \
+             SELECT om.offender_id, om.allocation_staff_id, om.team_id, om.probation_area_id, \
+                    om.allocation_date + INTERVAL '1 day', om.allocation_date + INTERVAL '2 days', 1, 0 \
+             FROM offender_manager om JOIN offender o USING (offender_id) \
+             WHERE o.crn = 'X123123' AND om.active_flag = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let last_contact = max_id(&client, "contact", "contact_id").await;
+    let last_staff = max_id(&client, "staff", "staff_id").await;
+    let alerts_before = id(&client, "SELECT count(*) FROM contact_alert").await;
+    // A new author: not even the staff member is created.
+    let body = case_note("IMMEDIATE_NEEDS_REPORT", "2024-06-04T09:16:04+01:00", "LDNHMP", "Brand", "New");
+    let response = nomis_case_note_create::handle(&db, post("X123123", &body)).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(problem(&response), json!({"status": 500, "message": "Internal server error"}));
+    assert!(new_contacts(&client, last_contact).await.is_empty());
+    assert_eq!(max_id(&client, "staff", "staff_id").await, last_staff, "no author created");
+    assert_eq!(id(&client, "SELECT count(*) FROM contact_alert").await, alerts_before);
+    assert_eq!(audit_outcomes(&client).await, vec!["F"]);
+}

@@ -1,18 +1,24 @@
 //! The Delius audit trail (`audited_interaction`).
 //!
-//! Usage: run the work in a transaction; on success write [`Outcome::Success`]
-//! inside that transaction and commit; on failure roll back first and then
-//! write [`Outcome::Failure`] on the bare connection, so the `F` row survives
-//! the rollback of the failed work.
+//! Every audited write follows one pattern, [`audited`]: the work runs in a
+//! transaction; on success the `P` row is written inside that transaction
+//! (sent in the same flight as the work's last write, see
+//! [`AuditTrail::success`]) and commits with it; on failure the work is
+//! rolled back and the `F` row is written on the bare connection, so it
+//! survives the rollback.
 //!
-//! `record` takes any `tokio_postgres::GenericClient`: pass `&*tx` for a pooled
+//! `record` takes any `tokio_postgres::GenericClient`: pass `&**tx` for a
 //! transaction and `&**client` for a pooled connection.
+
+use std::fmt::Display;
 
 use chrono::NaiveDateTime;
 use tokio_postgres::GenericClient;
 use tokio_postgres::types::Type;
 
+use crate::db::{Client, Database};
 use crate::error::DbError;
+use crate::transaction::Transaction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -104,6 +110,84 @@ pub async fn record<C: GenericClient>(
         }
     }
     Err(DbError::NotFound(format!("no free audit time slot for {business_interaction_code}")))
+}
+
+/// Who does what, for the audit rows of one piece of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditTrail {
+    /// `business_interaction.business_interaction_code`.
+    pub business_interaction: &'static str,
+    pub user_id: i64,
+    /// When the work started (the rows' `date_time`).
+    pub at: NaiveDateTime,
+    /// Written with either row; the work may add to them as it learns ids.
+    pub parameters: Parameters,
+}
+
+/// Proof that the `P` row is written in the transaction: only
+/// [`AuditTrail::success`] makes one, and [`Finish::Commit`] needs one.
+#[derive(Debug)]
+pub struct SuccessRecorded(());
+
+/// How audited work ends when it did not fail.
+#[derive(Debug)]
+pub enum Finish<T> {
+    /// Keep what was written, the `P` row with it.
+    Commit(T, SuccessRecorded),
+    /// Nothing to keep (for example a replayed request): roll back, no audit row.
+    RollBack(T),
+}
+
+impl AuditTrail {
+    pub fn new(business_interaction: &'static str, user_id: i64, at: NaiveDateTime) -> AuditTrail {
+        AuditTrail { business_interaction, user_id, at, parameters: Parameters::new() }
+    }
+
+    /// Writes the `P` row in `tx`. Poll it together with the work's last
+    /// write (`tokio::try_join!`) and it costs no round trip of its own; in
+    /// the rare case its time slot is taken it tries the next ones.
+    pub async fn success(&self, tx: &Transaction) -> Result<SuccessRecorded, DbError> {
+        record(&**tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &self.parameters).await?;
+        Ok(SuccessRecorded(()))
+    }
+}
+
+/// Runs `work` in a transaction on `client` (its first statements go out
+/// with `BEGIN`): [`Finish::Commit`] commits, [`Finish::RollBack`] rolls
+/// back; an error rolls back and writes the `F` row after the rollback (in
+/// the same flight), a failure to write it is logged.
+pub async fn audited<T, E, W>(db: &Database, client: Client, trail: &mut AuditTrail, work: W) -> Result<T, E>
+where
+    W: AsyncFnOnce(&Transaction, &mut AuditTrail) -> Result<Finish<T>, E>,
+    E: From<DbError> + Display,
+{
+    let mut tx = Transaction::new(client, db.begin_statement());
+    let finished = {
+        let (begun, done) = tokio::join!(biased; tx.begin(), work(&tx, trail));
+        begun.map_err(E::from).and(done)
+    };
+    let failure = match finished {
+        Ok(Finish::Commit(value, SuccessRecorded(()))) => match tx.commit().await {
+            Ok(()) => return Ok(value),
+            Err(e) => E::from(e),
+        },
+        Ok(Finish::RollBack(value)) => {
+            tx.rollback().await;
+            return Ok(value);
+        }
+        Err(failure) => failure,
+    };
+    let trail = &*trail;
+    let written = tx
+        .rollback_then(async |connection| {
+            record(connection, trail.business_interaction, trail.user_id, trail.at, Outcome::Failure, &trail.parameters)
+                .await
+        })
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, failure = %failure, "could not write the failure audit row");
+    }
+    Err(failure)
 }
 
 #[cfg(test)]

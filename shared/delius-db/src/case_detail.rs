@@ -3,11 +3,9 @@
 //! the latest initiated Duty to Refer NSI with its manager and the person's
 //! main address.
 //!
-//! Every read is one statement, one round trip, on the unnamed statement
-//! (`query_typed`: parse, bind and execute in one go, nothing left on the
-//! server connection, so a transaction-mode pooler can move the next
-//! statement to another server connection). The SQL is public so that a benchmark can run exactly
-//! these statements directly. Global filters: live offenders
+//! Every read is one statement, one round trip, prepared once per connection
+//! (`prepare_cached`); rows are read by column name, so an edit to a SELECT
+//! cannot shift what is read. Every read applies the same filters: live offenders
 //! (`soft_deleted = 0`), live and active managers, live and active NSIs and
 //! NSI managers, live addresses, live registrations that are not deregistered.
 //! Char columns (`crn`, `officer_code`) are right-trimmed: Delius pads them.
@@ -53,7 +51,7 @@ impl From<tokio_postgres::Error> for CaseDetailError {
 
 /// `$1` = NOMS number (exact, case-sensitive). Two rows at most: a second one
 /// means the NOMS number is not unique.
-pub const CRN_BY_NOMS_NUMBER: &str = "SELECT rtrim(crn) AS crn FROM offender \
+const CRN_BY_NOMS_NUMBER: &str = "SELECT rtrim(crn) AS crn FROM offender \
      WHERE noms_number = $1 AND soft_deleted = 0 \
      ORDER BY offender_id LIMIT 2";
 
@@ -72,7 +70,7 @@ pub async fn crn_by_noms_number(client: &ClientWrapper, noms_number: &str) -> Re
 
 /// `$1` = CRN. The latest MAPPA registration (ties: highest id) with its
 /// category and level reference rows, matched on nothing but their ids.
-pub const LATEST_MAPPA_REGISTRATION: &str = "SELECT r.registration_date, r.next_review_date, \
+const LATEST_MAPPA_REGISTRATION: &str = "SELECT r.registration_date, r.next_review_date, \
             c.code_value AS category_code, c.code_description AS category_description, \
             l.code_value AS level_code, l.code_description AS level_description \
      FROM registration r \
@@ -124,7 +122,7 @@ pub async fn latest_mappa_registration(
 
 /// `$1` = CRN. The staff member of the live, active community manager; two
 /// rows at most, a second one means several active managers.
-pub const COMMUNITY_MANAGER_STAFF: &str = "SELECT rtrim(s.officer_code) AS officer_code, s.forename, s.surname \
+const COMMUNITY_MANAGER_STAFF: &str = "SELECT rtrim(s.officer_code) AS officer_code, s.forename, s.surname \
      FROM offender_manager om \
      JOIN offender o ON o.offender_id = om.offender_id \
      JOIN staff s ON s.staff_id = om.allocation_staff_id \
@@ -167,7 +165,7 @@ pub async fn community_manager_staff(
 // Person detail
 
 /// `$1` = CRN (unique in Delius).
-pub const PERSON_BY_CRN: &str = "SELECT rtrim(crn) AS crn, first_name, surname, date_of_birth_date, \
+const PERSON_BY_CRN: &str = "SELECT rtrim(crn) AS crn, first_name, surname, date_of_birth_date, \
             telephone_number, mobile_number, e_mail_address \
      FROM offender WHERE crn = $1 AND soft_deleted = 0";
 
@@ -252,9 +250,9 @@ macro_rules! duty_to_refer_sql {
 }
 
 /// `$1` = CRN.
-pub const DUTY_TO_REFER_NSI_BY_CRN: &str = duty_to_refer_sql!("o.crn");
+const DUTY_TO_REFER_NSI_BY_CRN: &str = duty_to_refer_sql!("o.crn");
 /// `$1` = NOMS number.
-pub const DUTY_TO_REFER_NSI_BY_NOMS_NUMBER: &str = duty_to_refer_sql!("o.noms_number");
+const DUTY_TO_REFER_NSI_BY_NOMS_NUMBER: &str = duty_to_refer_sql!("o.noms_number");
 
 /// How the person is named in a Duty to Refer lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,24 +4,26 @@
 //!
 //! The business rules live in the `appointments-list`, `appointment-create`
 //! and `nomis-case-note-create` functions; this module only reads and writes
-//! rows. Statements are prepared once per connection (`prepare_cached`), so a
-//! warm container sends each query in one round trip.
+//! rows. Rows are read by column name, so an edit to a SELECT cannot shift
+//! what is read.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use deadpool_postgres::ClientWrapper;
-/// A transaction on a pooled connection (with its statement cache).
-pub use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::DbError;
+pub use crate::transaction::Transaction;
 
 // Advisory lock namespaces (high 16 bits of the key), so that the locks of
 // this module never meet each other or another module's.
 const LOCK_PERSON_CONTACTS: i64 = 0x5250; // "RP"
 const LOCK_AREA_STAFF: i64 = 0x5354; // "ST"
+/// The low 40 bits of a key hold the id.
+const LOCK_ID_MASK: i64 = 0xFF_FFFF_FFFF;
 
 fn lock_key(namespace: i64, id: i64) -> i64 {
-    (namespace << 40) | (id & 0xFF_FFFF_FFFF)
+    (namespace << 40) | (id & LOCK_ID_MASK)
 }
 
 // ---------------------------------------------------------------------------
@@ -122,10 +124,10 @@ pub async fn appointments(
                ) u ON true \
                LEFT JOIN office_location l ON l.office_location_id = c.office_location_id \
                LEFT JOIN r_contact_outcome_type ot ON ot.contact_outcome_type_id = c.contact_outcome_type_id \
-               ORDER BY m.contact_date DESC, m.contact_start_time DESC NULLS LAST, m.contact_id DESC \
+               ORDER BY m.contact_date DESC, m.contact_start_time DESC NULLS FIRST, m.contact_id DESC \
                LIMIT $4 OFFSET $5 \
              ) page ON true \
-             ORDER BY page.contact_date DESC, page.contact_start_time DESC NULLS LAST, page.contact_id DESC",
+             ORDER BY page.contact_date DESC, page.contact_start_time DESC NULLS FIRST, page.contact_id DESC",
         )
         .await?;
     let rows = client.query(&statement, &[&crn, &from, &to, &limit, &offset]).await?;
@@ -173,6 +175,13 @@ fn appointment(row: &Row) -> AppointmentRow {
 
 // ---------------------------------------------------------------------------
 // Shared by both writes
+//
+// The writes are shaped for round trips, each about a millisecond between a
+// function and the database: every lookup a write needs goes out with
+// `BEGIN` (one flight), the contact and its alert are one statement sent
+// with the success audit row (the second), `COMMIT` is the third. Statements
+// are typed and unnamed (`query_typed`): parsed and run in one message, no
+// prepared statement outlives the transaction.
 
 /// The person's active community manager (`offender_manager`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,38 +194,59 @@ pub struct CommunityManager {
     pub probation_area_id: i64,
 }
 
-/// The live, active community manager of the live person with `crn`. Should
-/// there be several, the latest allocation wins (ties: highest id).
-pub async fn community_manager(tx: &Transaction<'_>, crn: &str) -> Result<Option<CommunityManager>, DbError> {
-    let statement = tx
-        .prepare_cached(
-            "SELECT om.offender_manager_id, om.offender_id, om.team_id, om.allocation_staff_id, om.probation_area_id \
-             FROM offender_manager om \
-             JOIN offender o ON o.offender_id = om.offender_id \
-             WHERE o.crn = $1 AND o.soft_deleted = 0 AND om.soft_deleted = 0 AND om.active_flag = 1 \
-             ORDER BY om.allocation_date DESC, om.offender_manager_id DESC \
-             LIMIT 1",
-        )
-        .await?;
-    Ok(tx.query_opt(&statement, &[&crn]).await?.map(|r| CommunityManager {
-        offender_manager_id: r.get(0),
-        offender_id: r.get(1),
-        team_id: r.get(2),
-        staff_id: r.get(3),
-        probation_area_id: r.get(4),
-    }))
+/// Delius holds several active community managers for one person: a data
+/// problem a write must not guess its way around (reads answer 500 too).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{crn} has several active community managers")]
+pub struct SeveralCommunityManagers {
+    pub crn: String,
 }
 
-/// `offender_id` of the live person with `crn`.
-pub async fn live_offender_id(tx: &Transaction<'_>, crn: &str) -> Result<Option<i64>, DbError> {
-    let statement = tx.prepare_cached("SELECT offender_id FROM offender WHERE crn = $1 AND soft_deleted = 0").await?;
-    Ok(tx.query_opt(&statement, &[&crn]).await?.map(|r| r.get(0)))
+/// The live person and their live, active community managers, as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonManagers {
+    /// `None` when there is no live person with the CRN.
+    pub offender_id: Option<i64>,
+    pub managers: Vec<CommunityManager>,
 }
 
-/// `contact_type_id` of the contact type with `code`.
-pub async fn contact_type_id(tx: &Transaction<'_>, code: &str) -> Result<Option<i64>, DbError> {
-    let statement = tx.prepare_cached("SELECT contact_type_id FROM r_contact_type WHERE code = $1").await?;
-    Ok(tx.query_opt(&statement, &[&code]).await?.map(|r| r.get(0)))
+impl PersonManagers {
+    /// The one active community manager; `Ok(None)` without one.
+    pub fn community_manager(&self, crn: &str) -> Result<Option<CommunityManager>, SeveralCommunityManagers> {
+        match self.managers.as_slice() {
+            [] => Ok(None),
+            [manager] => Ok(Some(*manager)),
+            _ => Err(SeveralCommunityManagers { crn: crn.to_string() }),
+        }
+    }
+}
+
+/// The live person with `crn` (one row, or none) joined to their active
+/// managers (a row each, or one without). `{lock}` is where a statement may
+/// take a lock on the person.
+const PERSON_MANAGERS: &str = "SELECT o.offender_id, om.offender_manager_id, om.team_id, om.allocation_staff_id, \
+            om.probation_area_id";
+const PERSON_MANAGERS_FROM: &str = " FROM offender o \
+     LEFT JOIN offender_manager om \
+       ON om.offender_id = o.offender_id AND om.soft_deleted = 0 AND om.active_flag = 1 \
+     WHERE o.crn = $1 AND o.soft_deleted = 0 \
+     ORDER BY om.offender_manager_id";
+
+fn person_managers(rows: &[Row]) -> PersonManagers {
+    let offender_id = rows.first().map(|r| r.get::<_, i64>("offender_id"));
+    let managers = rows
+        .iter()
+        .filter_map(|r| {
+            Some(CommunityManager {
+                offender_manager_id: r.get::<_, Option<i64>>("offender_manager_id")?,
+                offender_id: r.get("offender_id"),
+                team_id: r.get("team_id"),
+                staff_id: r.get("allocation_staff_id"),
+                probation_area_id: r.get("probation_area_id"),
+            })
+        })
+        .collect();
+    PersonManagers { offender_id, managers }
 }
 
 /// A contact to insert. Dates and times are London wall-clock values.
@@ -238,140 +268,185 @@ pub struct NewContact<'a> {
     pub now: NaiveDateTime,
 }
 
-/// Inserts the contact (alert active, no event, location or outcome) and
-/// returns its id; `None` when a live contact of the person already holds the
-/// same external reference (the unique index decides, so two concurrent
-/// inserts of one reference cannot both succeed).
-pub async fn insert_contact(tx: &Transaction<'_>, contact: &NewContact<'_>) -> Result<Option<i64>, DbError> {
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO contact (contact_id, offender_id, contact_type_id, contact_date, contact_start_time, \
-                                  contact_end_time, notes, description, probation_area_id, team_id, staff_id, \
-                                  external_reference, office_location_id, contact_outcome_type_id, alert_active, \
-                                  event_id, soft_deleted, row_version, partition_area_id, created_datetime, \
-                                  created_by_user_id, last_updated_datetime, last_updated_user_id) \
-             VALUES (nextval('contact_id_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 'Y', \
-                     NULL, 0, 0, 0, $12, $13, $12, $13) \
-             ON CONFLICT (offender_id, external_reference) \
-                 WHERE external_reference IS NOT NULL AND soft_deleted = 0 DO NOTHING \
-             RETURNING contact_id",
-        )
-        .await?;
-    let row = tx
-        .query_opt(
-            &statement,
+/// Inserts the contact (alert active, no event, location or outcome) and its
+/// contact alert for the community manager `manager`, in one statement, and
+/// returns the contact's id; `None` (and no alert) when a live contact of the
+/// person already holds the same external reference (the unique index
+/// decides, so two concurrent inserts of one reference cannot both succeed).
+pub async fn insert_contact_with_alert(
+    tx: &Transaction,
+    contact: &NewContact<'_>,
+    manager: &CommunityManager,
+) -> Result<Option<i64>, DbError> {
+    let rows = tx
+        .query_typed(
+            "WITH new_contact AS ( \
+               INSERT INTO contact (contact_id, offender_id, contact_type_id, contact_date, contact_start_time, \
+                                    contact_end_time, notes, description, probation_area_id, team_id, staff_id, \
+                                    external_reference, office_location_id, contact_outcome_type_id, alert_active, \
+                                    event_id, soft_deleted, row_version, partition_area_id, created_datetime, \
+                                    created_by_user_id, last_updated_datetime, last_updated_user_id) \
+               VALUES (nextval('contact_id_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 'Y', \
+                       NULL, 0, 0, 0, $12, $13, $12, $13) \
+               ON CONFLICT (offender_id, external_reference) \
+                   WHERE external_reference IS NOT NULL AND soft_deleted = 0 DO NOTHING \
+               RETURNING contact_id, contact_type_id, offender_id \
+             ), new_alert AS ( \
+               INSERT INTO contact_alert (contact_alert_id, contact_id, contact_type_id, offender_id, \
+                                          trust_provider_team_id, staff_employee_id, offender_manager_id, \
+                                          trust_provider_flag, row_version) \
+               SELECT nextval('contact_alert_id_seq'), contact_id, contact_type_id, offender_id, $14, $15, $16, 0, 0 \
+               FROM new_contact \
+             ) \
+             SELECT contact_id FROM new_contact",
             &[
-                &contact.offender_id,
-                &contact.contact_type_id,
-                &contact.contact_date,
-                &contact.start_time,
-                &contact.end_time,
-                &contact.notes,
-                &contact.description,
-                &contact.probation_area_id,
-                &contact.team_id,
-                &contact.staff_id,
-                &contact.external_reference,
-                &contact.now,
-                &contact.user_id,
+                (&contact.offender_id, Type::INT8),
+                (&contact.contact_type_id, Type::INT8),
+                (&contact.contact_date, Type::DATE),
+                (&contact.start_time, Type::TIMESTAMP),
+                (&contact.end_time, Type::TIMESTAMP),
+                (&contact.notes, Type::TEXT),
+                (&contact.description, Type::VARCHAR),
+                (&contact.probation_area_id, Type::INT8),
+                (&contact.team_id, Type::INT8),
+                (&contact.staff_id, Type::INT8),
+                (&contact.external_reference, Type::VARCHAR),
+                (&contact.now, Type::TIMESTAMP),
+                (&contact.user_id, Type::INT8),
+                (&manager.team_id, Type::INT8),
+                (&manager.staff_id, Type::INT8),
+                (&manager.offender_manager_id, Type::INT8),
             ],
         )
         .await?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(rows.first().map(|r| r.get("contact_id")))
 }
 
-/// Alerts the community manager `manager` to a new contact.
-pub async fn insert_contact_alert(
-    tx: &Transaction<'_>,
-    contact_id: i64,
-    contact_type_id: i64,
-    manager: &CommunityManager,
-) -> Result<i64, DbError> {
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO contact_alert (contact_alert_id, contact_id, contact_type_id, offender_id, \
-                                        trust_provider_team_id, staff_employee_id, offender_manager_id, \
-                                        trust_provider_flag, row_version) \
-             VALUES (nextval('contact_alert_id_seq'), $1, $2, $3, $4, $5, $6, 0, 0) \
-             RETURNING contact_alert_id",
+/// The live contact of the live person with `crn` that holds
+/// `external_reference`.
+pub async fn contact_by_external_reference(
+    tx: &Transaction,
+    crn: &str,
+    external_reference: &str,
+) -> Result<Option<i64>, DbError> {
+    let rows = tx
+        .query_typed(
+            "SELECT c.contact_id FROM contact c \
+             JOIN offender o ON o.offender_id = c.offender_id AND o.crn = $1 AND o.soft_deleted = 0 \
+             WHERE c.external_reference = $2 AND c.soft_deleted = 0 \
+             ORDER BY c.contact_id DESC LIMIT 1",
+            &[(&crn, Type::BPCHAR), (&external_reference, Type::VARCHAR)],
         )
         .await?;
-    let row = tx
-        .query_one(
-            &statement,
-            &[
-                &contact_id,
-                &contact_type_id,
-                &manager.offender_id,
-                &manager.team_id,
-                &manager.staff_id,
-                &manager.offender_manager_id,
-            ],
-        )
-        .await?;
-    Ok(row.get(0))
+    Ok(rows.first().map(|r| r.get("contact_id")))
 }
 
 // ---------------------------------------------------------------------------
 // Appointments
 
-/// Serialises appointment creation for one person until the transaction
-/// ends, so that a replayed request and the clash check see what a
-/// concurrent request for the same person has just written.
-pub async fn lock_person_contacts(tx: &Transaction<'_>, offender_id: i64) -> Result<(), DbError> {
-    let statement = tx.prepare_cached("SELECT pg_advisory_xact_lock($1)").await?;
-    tx.execute(&statement, &[&lock_key(LOCK_PERSON_CONTACTS, offender_id)]).await?;
-    Ok(())
+/// What an appointment needs to know before it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppointmentLookup {
+    pub person: PersonManagers,
+    /// The contact already holding the appointment's URN: a replay.
+    pub replayed_contact_id: Option<i64>,
+    /// Open appointments the new one clashes with (0 when not asked).
+    pub clashes: i64,
+    pub contact_type_id: Option<i64>,
 }
 
-/// The live contact of the person that holds `external_reference`.
-pub async fn contact_by_external_reference(
-    tx: &Transaction<'_>,
-    offender_id: i64,
+/// The clash check's question: the new appointment's London date and times
+/// of day as ISO local times (`HH:mm:ss[.fraction]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClashQuery<'a> {
+    pub date: NaiveDate,
+    pub start: &'a str,
+    pub end: &'a str,
+}
+
+/// Everything an appointment checks, in one round trip (two statements sent
+/// together). The first takes the person's advisory lock, which serialises
+/// appointment creation for the person until the transaction ends; the
+/// second starts after it holds the lock (statements of one flight run in
+/// order, each with a fresh snapshot), so the replay and clash checks see
+/// what a concurrent request for the same person has just committed.
+///
+/// The clash rule is Delius's own: the person's open (no outcome)
+/// appointments on the date, whose stored times, as `HH24:MI`, compare as
+/// strings with the new start and end: one starting at the new end minute
+/// clashes, one ending at the new start does not, one without an end time
+/// never does. Byte order (`"C"`), as Oracle compares, whatever the
+/// database's collation. `clash` is `None` when the check does not apply.
+pub async fn appointment_lookup(
+    tx: &Transaction,
+    crn: &str,
     external_reference: &str,
-) -> Result<Option<i64>, DbError> {
-    let statement = tx
-        .prepare_cached(
-            "SELECT contact_id FROM contact \
-             WHERE offender_id = $1 AND external_reference = $2 AND soft_deleted = 0 \
-             ORDER BY contact_id DESC LIMIT 1",
-        )
-        .await?;
-    Ok(tx.query_opt(&statement, &[&offender_id, &external_reference]).await?.map(|r| r.get(0)))
-}
-
-/// Counts the person's open (no outcome) appointments on `date` that overlap
-/// `start..end` by Delius's own rule: the stored times, as `HH24:MI`, are
-/// compared as strings with `start` and `end` given as ISO local times
-/// (`HH:mm:ss[.fraction]`). The string comparison's quirks are deliberate: a
-/// contact starting at the new end minute clashes, one ending at the new start
-/// does not, one without an end time never does. Byte order (`"C"`) as Oracle
-/// compares, whatever the database's collation.
-pub async fn count_clashing_appointments(
-    tx: &Transaction<'_>,
-    offender_id: i64,
-    date: NaiveDate,
-    start: &str,
-    end: &str,
-) -> Result<i64, DbError> {
-    let statement = tx
-        .prepare_cached(
-            "SELECT count(*) FROM contact c \
+    contact_type_code: &str,
+    clash: Option<&ClashQuery<'_>>,
+) -> Result<AppointmentLookup, DbError> {
+    let lock_namespace = LOCK_PERSON_CONTACTS << 40;
+    // The lock is taken once per row; taking it again is harmless.
+    let lock_sql = format!(
+        "{PERSON_MANAGERS}, pg_advisory_xact_lock($2 | (o.offender_id & {LOCK_ID_MASK})) AS person_locked \
+         {PERSON_MANAGERS_FROM}"
+    );
+    let lock_params = [(&crn as &(dyn ToSql + Sync), Type::BPCHAR), (&lock_namespace, Type::INT8)];
+    let locked = tx.query_typed(&lock_sql, &lock_params);
+    let (date, start, end) = clash.map_or((None, None, None), |c| (Some(c.date), Some(c.start), Some(c.end)));
+    let check_params = [
+        (&crn as &(dyn ToSql + Sync), Type::BPCHAR),
+        (&external_reference, Type::VARCHAR),
+        (&contact_type_code, Type::VARCHAR),
+        (&date, Type::DATE),
+        (&start, Type::TEXT),
+        (&end, Type::TEXT),
+    ];
+    let checks = tx.query_typed(
+        "SELECT \
+           (SELECT c.contact_id FROM contact c \
+            JOIN offender o ON o.offender_id = c.offender_id AND o.crn = $1 AND o.soft_deleted = 0 \
+            WHERE c.external_reference = $2 AND c.soft_deleted = 0 \
+            ORDER BY c.contact_id DESC LIMIT 1) AS replayed_contact_id, \
+           (SELECT contact_type_id FROM r_contact_type WHERE code = $3) AS contact_type_id, \
+           CASE WHEN $4::date IS NULL THEN 0::bigint ELSE ( \
+             SELECT count(*) FROM contact c \
+             JOIN offender o ON o.offender_id = c.offender_id AND o.crn = $1 AND o.soft_deleted = 0 \
              JOIN r_contact_type ct ON ct.contact_type_id = c.contact_type_id \
-             WHERE c.offender_id = $1 \
-               AND ct.attendance_contact = 'Y' \
-               AND c.contact_date = $2 \
-               AND to_char(c.contact_start_time, 'HH24:MI') COLLATE \"C\" < $3::text COLLATE \"C\" \
-               AND to_char(c.contact_end_time, 'HH24:MI') COLLATE \"C\" > $4::text COLLATE \"C\" \
+             WHERE ct.attendance_contact = 'Y' \
+               AND c.contact_date = $4 \
+               AND to_char(c.contact_start_time, 'HH24:MI') COLLATE \"C\" < $6 COLLATE \"C\" \
+               AND to_char(c.contact_end_time, 'HH24:MI') COLLATE \"C\" > $5 COLLATE \"C\" \
                AND c.soft_deleted = 0 \
-               AND c.contact_outcome_type_id IS NULL",
-        )
-        .await?;
-    Ok(tx.query_one(&statement, &[&offender_id, &date, &end, &start]).await?.get(0))
+               AND c.contact_outcome_type_id IS NULL) END AS clashes",
+        &check_params,
+    );
+    let (locked, checks) = tokio::try_join!(biased; locked, checks)?;
+    let checks = checks.first().ok_or_else(|| DbError::NotFound("the appointment checks returned no row".into()))?;
+    Ok(AppointmentLookup {
+        person: person_managers(&locked),
+        replayed_contact_id: checks.get("replayed_contact_id"),
+        clashes: checks.get("clashes"),
+        contact_type_id: checks.get("contact_type_id"),
+    })
 }
 
 // ---------------------------------------------------------------------------
-// NOMIS case notes: the prison author
+// NOMIS case notes
+
+/// What a case note needs to know before it writes: the person and their
+/// managers, the contact type, and the author's provider, case-note team
+/// and staff member (each `None` when not found).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseNoteLookup {
+    pub person: PersonManagers,
+    pub contact_type_id: Option<i64>,
+    pub area: Option<ProbationArea>,
+    /// The provider's `…CSN` team.
+    pub team_id: Option<i64>,
+    /// The first staff member of the provider with the author's names,
+    /// ignoring case.
+    pub staff_id: Option<i64>,
+}
 
 /// A provider (`probation_area`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,74 +456,112 @@ pub struct ProbationArea {
     pub code: String,
 }
 
-/// The provider linked to the institution whose NOMIS code is `nomis_code`.
-pub async fn probation_area_for_institution(
-    tx: &Transaction<'_>,
-    nomis_code: &str,
-) -> Result<Option<ProbationArea>, DbError> {
-    let statement = tx
-        .prepare_cached(
-            "SELECT pa.probation_area_id, rtrim(pa.code) FROM probation_area pa \
-             JOIN r_institution i ON i.institution_id = pa.institution_id \
-             WHERE i.nomis_cde_code = $1 \
-             ORDER BY pa.probation_area_id LIMIT 1",
+/// Everything a case note looks up, in one statement: the person with
+/// `crn` and their managers, the contact type with `contact_type_code`, the
+/// provider linked to the institution with NOMIS code `establishment`, its
+/// team `{provider code}CSN`, and its staff member named
+/// `forename surname` (ignoring case).
+pub async fn case_note_lookup(
+    tx: &Transaction,
+    crn: &str,
+    contact_type_code: &str,
+    establishment: &str,
+    forename: &str,
+    surname: &str,
+) -> Result<CaseNoteLookup, DbError> {
+    let rows = tx
+        .query_typed(
+            &format!(
+                "WITH area AS ( \
+                   SELECT pa.probation_area_id, rtrim(pa.code) AS code FROM probation_area pa \
+                   JOIN r_institution i ON i.institution_id = pa.institution_id \
+                   WHERE i.nomis_cde_code = $3 \
+                   ORDER BY pa.probation_area_id LIMIT 1 \
+                 ), author AS ( \
+                   SELECT area.probation_area_id AS area_id, area.code AS area_code, \
+                          (SELECT team_id FROM team WHERE code = (area.code || 'CSN')::bpchar) AS csn_team_id, \
+                          (SELECT staff_id FROM staff s \
+                           WHERE s.probation_area_id = area.probation_area_id \
+                             AND upper(s.forename) = upper($4) AND upper(s.surname) = upper($5) \
+                           ORDER BY s.staff_id LIMIT 1) AS author_staff_id \
+                   FROM area \
+                 ), person AS ( \
+                   {PERSON_MANAGERS} {PERSON_MANAGERS_FROM} \
+                 ) \
+                 SELECT person.*, author.*, \
+                        (SELECT contact_type_id FROM r_contact_type WHERE code = $2) AS contact_type_id \
+                 FROM (SELECT 1) one \
+                 LEFT JOIN person ON true \
+                 LEFT JOIN author ON true"
+            ),
+            &[
+                (&crn, Type::BPCHAR),
+                (&contact_type_code, Type::VARCHAR),
+                (&establishment, Type::VARCHAR),
+                (&forename, Type::VARCHAR),
+                (&surname, Type::VARCHAR),
+            ],
         )
         .await?;
-    Ok(tx
-        .query_opt(&statement, &[&nomis_code])
-        .await?
-        .map(|r| ProbationArea { probation_area_id: r.get(0), code: r.get(1) }))
-}
-
-/// `team_id` of the team with `code`.
-pub async fn team_id_by_code(tx: &Transaction<'_>, code: &str) -> Result<Option<i64>, DbError> {
-    let statement = tx.prepare_cached("SELECT team_id FROM team WHERE code = $1::text").await?;
-    Ok(tx.query_opt(&statement, &[&code]).await?.map(|r| r.get(0)))
+    let first = rows.first().ok_or_else(|| DbError::NotFound("the case-note lookup returned no row".into()))?;
+    let person_rows: Vec<Row> =
+        rows.iter().filter(|r| r.get::<_, Option<i64>>("offender_id").is_some()).cloned().collect();
+    let area = first
+        .get::<_, Option<i64>>("area_id")
+        .map(|probation_area_id| ProbationArea { probation_area_id, code: first.get("area_code") });
+    Ok(CaseNoteLookup {
+        person: person_managers(&person_rows),
+        contact_type_id: first.get("contact_type_id"),
+        area,
+        team_id: first.get("csn_team_id"),
+        staff_id: first.get("author_staff_id"),
+    })
 }
 
 /// The first staff member of the provider with these names, ignoring case.
 pub async fn staff_by_name(
-    tx: &Transaction<'_>,
+    tx: &Transaction,
     probation_area_id: i64,
     forename: &str,
     surname: &str,
 ) -> Result<Option<i64>, DbError> {
-    let statement = tx
-        .prepare_cached(
+    let rows = tx
+        .query_typed(
             "SELECT staff_id FROM staff \
              WHERE probation_area_id = $1 AND upper(forename) = upper($2) AND upper(surname) = upper($3) \
              ORDER BY staff_id LIMIT 1",
+            &[(&probation_area_id, Type::INT8), (&forename, Type::VARCHAR), (&surname, Type::VARCHAR)],
         )
         .await?;
-    Ok(tx.query_opt(&statement, &[&probation_area_id, &forename, &surname]).await?.map(|r| r.get(0)))
+    Ok(rows.first().map(|r| r.get("staff_id")))
 }
 
 /// Serialises the creation of staff in one provider until the transaction
 /// ends: a second request for the same new author waits, then finds the
 /// staff member the first one created instead of creating another.
-pub async fn lock_area_staff(tx: &Transaction<'_>, probation_area_id: i64) -> Result<(), DbError> {
-    let statement = tx.prepare_cached("SELECT pg_advisory_xact_lock($1)").await?;
-    tx.execute(&statement, &[&lock_key(LOCK_AREA_STAFF, probation_area_id)]).await?;
+pub async fn lock_area_staff(tx: &Transaction, probation_area_id: i64) -> Result<(), DbError> {
+    tx.query_typed("SELECT pg_advisory_xact_lock($1)", &[(&lock_key(LOCK_AREA_STAFF, probation_area_id), Type::INT8)])
+        .await?;
     Ok(())
 }
 
 /// For each letter L with officer codes `{prefix}L999` (any case), the highest
 /// three-digit number in use.
-pub async fn highest_officer_numbers(tx: &Transaction<'_>, prefix: &str) -> Result<Vec<(char, u16)>, DbError> {
-    let statement = tx
-        .prepare_cached(
-            "SELECT substr(code, 4, 1), max(substr(code, 5, 3)::int) \
+pub async fn highest_officer_numbers(tx: &Transaction, prefix: &str) -> Result<Vec<(char, u16)>, DbError> {
+    let rows = tx
+        .query_typed(
+            "SELECT substr(code, 4, 1) AS letter, max(substr(code, 5, 3)::int) AS highest \
              FROM (SELECT upper(rtrim(officer_code)) AS code FROM staff) s \
              WHERE substr(code, 1, 3) = upper($1) AND code ~ '^...[A-Z][0-9]{3}$' \
              GROUP BY 1",
+            &[(&prefix, Type::TEXT)],
         )
         .await?;
-    let rows = tx.query(&statement, &[&prefix]).await?;
     Ok(rows
         .iter()
         .filter_map(|r| {
-            let letter = r.get::<_, String>(0).chars().next()?;
-            let number = u16::try_from(r.get::<_, i32>(1)).ok()?;
+            let letter = r.get::<_, String>("letter").chars().next()?;
+            let number = u16::try_from(r.get::<_, i32>("highest")).ok()?;
             Some((letter, number))
         })
         .collect())
@@ -478,42 +591,51 @@ pub struct NewStaff<'a> {
     pub now: NaiveDateTime,
 }
 
-/// Inserts the staff member and their `staff_team` row; returns `staff_id`.
-/// A clash on the unique officer code surfaces as a unique violation.
-pub async fn insert_staff(tx: &Transaction<'_>, staff: &NewStaff<'_>) -> Result<i64, DbError> {
-    let insert_staff = tx
-        .prepare_cached(
-            "INSERT INTO staff (staff_id, officer_code, forename, surname, probation_area_id, start_date, private, \
-                                created_datetime, created_by_user_id, last_updated_datetime, last_updated_user_id, \
-                                row_version) \
-             VALUES (nextval('staff_id_seq'), $1, $2, $3, $4, $5, 0, $6, $7, $6, $7, 0) \
-             RETURNING staff_id",
-        )
-        .await?;
-    let insert_team = tx
-        .prepare_cached(
-            "INSERT INTO staff_team (staff_id, team_id, created_by_user_id, last_updated_user_id, created_datetime, \
-                                     last_updated_datetime, row_version) \
-             VALUES ($1, $2, $3, $3, $4, $4, 0)",
-        )
-        .await?;
-    let staff_id: i64 = tx
-        .query_one(
-            &insert_staff,
-            &[
-                &staff.officer_code,
-                &staff.forename,
-                &staff.surname,
-                &staff.probation_area_id,
-                &staff.now.date(),
-                &staff.now,
-                &staff.user_id,
-            ],
-        )
-        .await?
-        .get(0);
-    tx.execute(&insert_team, &[&staff_id, &staff.team_id, &staff.user_id, &staff.now]).await?;
-    Ok(staff_id)
+/// Inserts the staff member and their `staff_team` row, in one statement
+/// behind a savepoint; returns `staff_id`, or `None` when another writer took
+/// the officer code meanwhile (the unique index refused it): the savepoint is
+/// then rolled back and the transaction goes on.
+pub async fn insert_staff(tx: &Transaction, staff: &NewStaff<'_>) -> Result<Option<i64>, DbError> {
+    let start_date = staff.now.date();
+    let params = [
+        (&staff.officer_code as &(dyn ToSql + Sync), Type::BPCHAR),
+        (&staff.forename, Type::VARCHAR),
+        (&staff.surname, Type::VARCHAR),
+        (&staff.probation_area_id, Type::INT8),
+        (&start_date, Type::DATE),
+        (&staff.now, Type::TIMESTAMP),
+        (&staff.user_id, Type::INT8),
+        (&staff.team_id, Type::INT8),
+    ];
+    let savepoint = tx.batch_execute("SAVEPOINT new_staff");
+    let insert = tx.query_typed(
+        "WITH new_staff AS ( \
+           INSERT INTO staff (staff_id, officer_code, forename, surname, probation_area_id, start_date, private, \
+                              created_datetime, created_by_user_id, last_updated_datetime, last_updated_user_id, \
+                              row_version) \
+           VALUES (nextval('staff_id_seq'), $1, $2, $3, $4, $5, 0, $6, $7, $6, $7, 0) \
+           RETURNING staff_id \
+         ), new_team AS ( \
+           INSERT INTO staff_team (staff_id, team_id, created_by_user_id, last_updated_user_id, created_datetime, \
+                                   last_updated_datetime, row_version) \
+           SELECT staff_id, $8, $7, $7, $6, $6, 0 FROM new_staff \
+         ) \
+         SELECT staff_id FROM new_staff",
+        &params,
+    );
+    let (saved, inserted) = tokio::join!(biased; savepoint, insert);
+    saved?;
+    match inserted.map_err(DbError::from) {
+        Ok(rows) => {
+            let row = rows.first().ok_or_else(|| DbError::NotFound("the new staff member returned no row".into()))?;
+            Ok(Some(row.get("staff_id")))
+        }
+        Err(e) if e.is_unique_violation() => {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT new_staff").await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -246,6 +246,12 @@ impl Database {
         })
     }
 
+    /// `BEGIN` followed by the `SET LOCAL` bounds, as one simple-query batch:
+    /// for transactions that send it pipelined with their first statements.
+    pub fn begin_statement(&self) -> String {
+        format!("BEGIN; {}", self.set_local)
+    }
+
     /// Opens a transaction whose lock waits and statements are bounded
     /// (`SET LOCAL lock_timeout`, `statement_timeout`), with no round trip
     /// added: the `SET LOCAL`s are sent right behind `BEGIN` and their answer

@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod secrets;
 pub mod time;
 pub mod tls;
+pub mod transaction;
 
 pub use config::{ConfigError, CredentialSource, DatabaseConfig, Timeouts};
 pub use db::{Client, Database, Transaction};
