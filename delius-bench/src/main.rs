@@ -52,14 +52,7 @@ impl Options {
         Options {
             smoke: false,
             bins: "release".into(),
-            sections: vec![
-                "cold".into(),
-                "auth".into(),
-                "warm".into(),
-                "alloc".into(),
-                "load".into(),
-                "burst".into(),
-            ],
+            sections: vec!["cold".into(), "auth".into(), "warm".into(), "alloc".into(), "load".into(), "burst".into()],
             cold_runs: 10,
             warm_requests: 1000,
             warm_runs: 3,
