@@ -160,7 +160,6 @@ async fn reads_and_both_writes_work_through_pgbouncer_in_transaction_mode() {
 // statement sN does not exist"): it must move to the unnamed statement
 // (`query_typed`) like the other reads.
 #[tokio::test]
-#[ignore = "contact_log::appointments must use query_typed to work behind a transaction-mode pooler"]
 async fn the_appointment_listing_works_through_pgbouncer_in_transaction_mode() {
     let test_db = TestDb::new().await;
     let bouncer = PgBouncer::start(&test_db.url, PoolSizes::default()).expect("pgbouncer");

@@ -3,9 +3,11 @@
 //! the latest initiated Duty to Refer NSI with its manager and the person's
 //! main address.
 //!
-//! Every read is one statement, one round trip, prepared once per connection
-//! (`prepare_cached`); rows are read by column name, so an edit to a SELECT
-//! cannot shift what is read. Every read applies the same filters: live offenders
+//! Every read is one statement, one round trip, on the unnamed statement
+//! (`query_typed`: parse, bind and execute in one go, nothing left on the
+//! server connection, so a transaction-mode pooler can move the next
+//! statement to another server connection); rows are read by column name, so
+//! an edit to a SELECT cannot shift what is read. Every read applies the same filters: live offenders
 //! (`soft_deleted = 0`), live and active managers, live and active NSIs and
 //! NSI managers, live addresses, live registrations that are not deregistered.
 //! Char columns (`crn`, `officer_code`) are right-trimmed: Delius pads them.

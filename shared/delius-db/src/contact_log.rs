@@ -94,9 +94,9 @@ pub async fn appointments(
     limit: i64,
     offset: i64,
 ) -> Result<AppointmentPage, DbError> {
-    let statement = client
-        .prepare_cached(
-            "WITH matched AS ( \
+    // The unnamed statement: nothing is left on the server connection, so a
+    // transaction-mode pooler may run the next statement on another one.
+    const APPOINTMENTS: &str = "WITH matched AS ( \
                SELECT c.contact_id, c.contact_date, c.contact_start_time \
                FROM contact c \
                JOIN offender o ON o.offender_id = c.offender_id AND o.soft_deleted = 0 \
@@ -127,10 +127,19 @@ pub async fn appointments(
                ORDER BY m.contact_date DESC, m.contact_start_time DESC NULLS FIRST, m.contact_id DESC \
                LIMIT $4 OFFSET $5 \
              ) page ON true \
-             ORDER BY page.contact_date DESC, page.contact_start_time DESC NULLS FIRST, page.contact_id DESC",
+             ORDER BY page.contact_date DESC, page.contact_start_time DESC NULLS FIRST, page.contact_id DESC";
+    let rows = client
+        .query_typed(
+            APPOINTMENTS,
+            &[
+                (&crn, Type::BPCHAR),
+                (&from, Type::DATE),
+                (&to, Type::DATE),
+                (&limit, Type::INT8),
+                (&offset, Type::INT8),
+            ],
         )
         .await?;
-    let rows = client.query(&statement, &[&crn, &from, &to, &limit, &offset]).await?;
     let total = rows.first().map_or(0, |r| r.get::<_, i64>("n"));
     let appointments =
         rows.iter().filter(|r| r.get::<_, Option<i64>>("contact_id").is_some()).map(appointment).collect();
