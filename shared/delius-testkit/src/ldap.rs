@@ -18,8 +18,10 @@ use std::fs;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::process::{OwnedChild, Output};
 
 /// The directory's suffix.
 pub const SUFFIX: &str = "dc=moj,dc=com";
@@ -42,7 +44,7 @@ pub struct LdapServer {
     pub bind_password: String,
     pub base: String,
     dir: PathBuf,
-    child: Option<Child>,
+    child: Option<OwnedChild>,
 }
 
 impl LdapServer {
@@ -53,7 +55,7 @@ impl LdapServer {
 
     /// The server with `ldif` loaded (it must create `dc=moj,dc=com` itself).
     pub fn start_with(ldif: &str) -> io::Result<LdapServer> {
-        let dir = std::env::temp_dir().join(format!("delius-slapd-{}", uuid::Uuid::new_v4().simple()));
+        let dir = crate::process::scratch_path("slapd");
         fs::create_dir_all(dir.join("data"))?;
         let mut server = LdapServer {
             url: String::new(),
@@ -92,20 +94,11 @@ impl LdapServer {
     fn launch(&mut self, config: &Path) -> io::Result<()> {
         let port = free_port()?;
         let url = format!("ldap://127.0.0.1:{port}/");
-        let log = fs::File::create(self.dir.join("slapd.log"))?;
-        // `-d` keeps slapd in the foreground, so it is this process's child;
-        // level 256 (stats) logs each operation, which tests may count.
-        let mut child = Command::new(env_or("SLAPD", "/usr/sbin/slapd"))
-            .arg("-f")
-            .arg(config)
-            .arg("-h")
-            .arg(&url)
-            .arg("-d")
-            .arg("256")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
+        // `-d` keeps slapd in the foreground, so it is this process's child
+        // (and ends with it); level 256 (stats) logs each operation, which tests may count.
+        let mut command = Command::new(env_or("SLAPD", "/usr/sbin/slapd"));
+        command.arg("-f").arg(config).arg("-h").arg(&url).arg("-d").arg("256");
+        let mut child = OwnedChild::spawn(command, Output::Log(self.dir.join("slapd.log")))?;
         let deadline = Instant::now() + START_TIMEOUT;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         loop {
@@ -118,7 +111,6 @@ impl LdapServer {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                let _ = child.wait();
                 return Err(io::Error::other("slapd did not accept connections in time"));
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -153,11 +145,15 @@ impl LdapServer {
             .collect()
     }
 
+    /// slapd's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(OwnedChild::id)
+    }
+
     /// Stops the server now (an outage); the value stays usable for its URL.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
-            let _ = child.wait();
         }
     }
 }

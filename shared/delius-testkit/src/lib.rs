@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 pub mod apigw;
 pub mod hmpps_auth;
 pub mod ldap;
+pub mod moto;
+pub mod process;
 pub mod testing;
 pub mod workload;
 
