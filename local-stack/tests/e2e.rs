@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use delius_api::routes::{APPOINTMENT_RW, CASE_DETAIL};
-use delius_testkit::process::{OwnedChild, Output, children_of, is_running};
+use delius_testkit::process::{Output, OwnedChild, children_of, is_running};
 use delius_testkit::testing::TestDb;
 use delius_testkit::workload::{CLIENT_SECRET, SAMPLE_ORIGIN};
 use serde_json::{Value, json};

@@ -14,7 +14,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use delius_testkit::process::{OwnedChild, Output};
+use delius_testkit::process::{Output, OwnedChild};
 use delius_testkit::repo_root;
 use delius_testkit::testing::TestDb;
 use serde_json::Value;
@@ -31,7 +31,11 @@ fn sh_blocks(readme: &str, heading: &str) -> Vec<String> {
     let start = readme.find(heading).unwrap_or_else(|| panic!("the README has no section {heading:?}"));
     let section = &readme[start + heading.len()..];
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];
-    section.split("```sh\n").skip(1).map(|block| block[..block.find("```").expect("a closed block")].to_string()).collect()
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|block| block[..block.find("```").expect("a closed block")].to_string())
+        .collect()
 }
 
 /// Splits `line` at a `#` comment outside quotes.
@@ -62,7 +66,8 @@ fn steps(blocks: &[String]) -> Vec<Step> {
                 }
                 continue;
             }
-            let (code, comment) = if pending.matches('"').count() % 2 == 1 { (line, None) } else { split_comment(line) };
+            let (code, comment) =
+                if pending.matches('"').count() % 2 == 1 { (line, None) } else { split_comment(line) };
             if !pending.is_empty() {
                 pending.push('\n');
             }
@@ -148,7 +153,11 @@ async fn the_readme_walkthrough_runs_as_written() {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !http.get(format!("{base}/local/token")).send().await.is_ok_and(|r| r.status().is_success()) {
-        assert!(Instant::now() < deadline, "the stack did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "the stack did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -191,8 +200,10 @@ async fn the_readme_walkthrough_runs_as_written() {
     let mut failures = Vec::new();
     for (i, step) in steps.iter().enumerate().skip(1) {
         let output = std::fs::read_to_string(out_dir.join(format!("out.{i}"))).unwrap_or_default();
-        let status: i32 =
-            std::fs::read_to_string(out_dir.join(format!("rc.{i}"))).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(-1);
+        let status: i32 = std::fs::read_to_string(out_dir.join(format!("rc.{i}")))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(-1);
         if let Err(problem) = check(step, &output, status) {
             failures.push(format!("`{}`: {problem}\n--- output:\n{output}", step.command));
         }

@@ -3,11 +3,10 @@
 //! per container. One test in this binary, because it sets the process-wide
 //! AWS environment variables.
 
-use std::time::Duration;
 
 use appointments_list::directory::{DirectoryConfig, Password, StaffDirectory};
-use delius_testkit::moto::MotoServer;
 use delius_testkit::ldap::LdapServer;
+use delius_testkit::moto::MotoServer;
 
 fn set_env(key: &str, value: &str) {
     // SAFETY: this binary has one test, and it sets the variables before the

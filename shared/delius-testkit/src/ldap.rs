@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::process::{OwnedChild, Output};
+use crate::process::{Output, OwnedChild};
 
 /// The directory's suffix.
 pub const SUFFIX: &str = "dc=moj,dc=com";

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::process::{OwnedChild, Output};
+use crate::process::{Output, OwnedChild};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 

@@ -197,7 +197,11 @@ impl Drop for ScratchDir {
 /// directories of owners that no longer run (killed before their `Drop`).
 pub fn scratch_path(what: &str) -> PathBuf {
     sweep_orphaned_dirs();
-    std::env::temp_dir().join(format!("{SCRATCH_PREFIX}{}-{what}-{}", std::process::id(), uuid::Uuid::new_v4().simple()))
+    std::env::temp_dir().join(format!(
+        "{SCRATCH_PREFIX}{}-{what}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
 }
 
 /// Removes the scratch directories whose owner process no longer exists.

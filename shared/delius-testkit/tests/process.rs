@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use delius_testkit::ldap::LdapServer;
 use delius_testkit::moto::MotoServer;
-use delius_testkit::process::{OwnedChild, Output, is_running};
+use delius_testkit::process::{Output, OwnedChild, is_running};
 
 const OWNER_MODE: &str = "DELIUS_TESTKIT_OWNER_MODE";
 
