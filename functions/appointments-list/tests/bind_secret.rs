@@ -3,7 +3,6 @@
 //! per container. One test in this binary, because it sets the process-wide
 //! AWS environment variables.
 
-
 use appointments_list::directory::{DirectoryConfig, Password, StaffDirectory};
 use delius_testkit::ldap::LdapServer;
 use delius_testkit::moto::MotoServer;
