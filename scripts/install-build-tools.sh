@@ -10,9 +10,13 @@ venv=.tools/sam-cli
 requirements=scripts/build-requirements.txt
 stamp="$venv/.installed"
 
-if [ ! -f "$stamp" ] || ! cmp -s "$requirements" "$stamp"; then
+# A venv's scripts name its Python by absolute path: a venv made from another checkout (e.g. through
+# a symlinked .tools) is reinstalled rather than left pointing there.
+made_here() { [ "$(head -n 1 "$venv/bin/sam" 2>/dev/null)" = "#!$PWD/$venv/bin/python3" ]; }
+if [ ! -f "$stamp" ] || ! cmp -s "$requirements" "$stamp" || ! made_here; then
   echo "install-build-tools: installing $(grep -v '^#' "$requirements" | xargs) into $venv" >&2
   mkdir -p .tools
+  rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2
   cp "$requirements" "$stamp"
