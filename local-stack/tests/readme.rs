@@ -10,6 +10,11 @@
 //!   status line `curl -i` must show;
 //! - `127.0.0.1:8080` is the stack's address and `DATABASE_URL=...` lines are
 //!   replaced by the test database's URL.
+//!
+//! The `cargo lambda` block is not run here (`cargo lambda watch` would build
+//! every function again inside the test, and serves on a fixed port); its
+//! `invoke` commands are checked to name a function crate and an event file
+//! that exist.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -131,7 +136,17 @@ fn run_bash(script: &str, env: &[(&str, String)], limit: Duration) -> bool {
 #[tokio::test]
 async fn the_readme_walkthrough_runs_as_written() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let steps = steps(&sh_blocks(&readme, "## Five minutes with it"));
+    let (lambda_blocks, blocks): (Vec<String>, Vec<String>) =
+        sh_blocks(&readme, "## Five minutes with it").into_iter().partition(|b| b.contains("cargo lambda"));
+    assert_eq!(lambda_blocks.len(), 1, "the walkthrough has one `cargo lambda` block");
+    for step in steps(&lambda_blocks) {
+        let words: Vec<&str> = step.command.split_whitespace().collect();
+        if let ["cargo", "lambda", "invoke", function, "--data-file", file, ..] = words.as_slice() {
+            assert!(repo_root().join("functions").join(function).join("Cargo.toml").exists(), "no function {function}");
+            assert!(repo_root().join(file).exists(), "no event file {file}");
+        }
+    }
+    let steps = steps(&blocks);
     let commands: Vec<&str> = steps.iter().map(|s| s.command.as_str()).collect();
     assert_eq!(commands.first(), Some(&"make run"), "the walkthrough starts with `make run`");
     assert!(steps.len() > 8, "the walkthrough's commands are found: {commands:#?}");
