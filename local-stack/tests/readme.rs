@@ -224,6 +224,7 @@ async fn the_readme_walkthrough_runs_as_written() {
         }
     }
     let _ = std::fs::remove_dir_all(&out_dir);
+    let _ = std::fs::remove_file(&log);
     assert!(failures.is_empty(), "README commands that do not do what the README says:\n\n{}", failures.join("\n\n"));
 }
 
