@@ -3,15 +3,17 @@
 #   make test     formatting, clippy and every test, against a throwaway PostgreSQL
 #   make run      the whole system on http://127.0.0.1:$${PORT:-8080}
 #
-# Tools the tests need (moto, slapd, the SAM linters) are installed by `make tools`,
-# which `make test` runs first: Python tools go into .tools/venv under the repo.
+# `make tools` (which `make test` runs first) installs what the tests need: PostgreSQL, slapd,
+# curl and zip from Debian when missing, and moto and the OpenAPI validator into .tools/venv.
+# The template linters (.tools/sam-venv) and the build tools, SAM CLI and cargo-lambda
+# (.tools/sam-cli), are installed by the scripts that use them, on first use.
 
 SHELL := /bin/bash
 CARGO ?= cargo
 VENV := .tools/venv
 PY_TOOLS := $(VENV)/.installed
 
-.PHONY: test check fmt fmt-check clippy tools test-only lint-template lint-openapi run token package migrate
+.PHONY: test fmt fmt-check clippy tools test-only lint-template lint-openapi run token package migrate
 
 test: tools fmt-check clippy lint-template lint-openapi test-only bench-smoke
 
@@ -50,19 +52,24 @@ run: tools
 	scripts/with-postgres.sh $(CARGO) run --quiet -p local-stack
 
 # A token from the running local stack: make token ROLES="PROBATION_API__RESETTLEMENT_PASSPORT__CASE_DETAIL"
+# (roles separated by commas or spaces; USER_NAME=... sets the user).
 token:
-	@curl -sf "http://127.0.0.1:$${PORT:-8080}/local/token?roles=$(ROLES)$(if $(USER_NAME),&user=$(USER_NAME))" \
-		|| { echo "make token: is \`make run\` running on port $${PORT:-8080}?" >&2; exit 1; }
-	@echo
+	@ROLES="$(ROLES)" USER_NAME="$(USER_NAME)" scripts/token.sh
 
-# Every function built for Lambda (arm64 unless ARCH=x86_64), with bootstrap sizes.
-package: tools
+# The schema migrations on the database at DATABASE_URL (a deliberate step, never a cold start).
+migrate:
+	@[ -n "$${DATABASE_URL:-}" ] || { echo "make migrate: set DATABASE_URL to the database to migrate" >&2; exit 2; }
+	$(CARGO) run --quiet -p delius-admin -- migrate
+
+# `sam build` of every function (arm64 unless ARCH=x86_64), checked (each bootstrap an ELF
+# executable for ARCH, the built template pointing at it), with the zipped sizes.
+package:
 	scripts/package.sh
 
 # Benchmarks (issue 7): cold starts, warm latency against the SQL floor,
 # allocations and load, as one table and target/bench/results.json.
 .PHONY: bench bench-smoke
-BENCH_BINS := $(addprefix -p ,$(notdir $(wildcard functions/*))) $(if $(wildcard local/Cargo.toml),-p local-stack)
+BENCH_BINS := $(addprefix -p ,$(notdir $(wildcard functions/*))) -p local-stack
 
 # One cargo command builds the functions and the bench, so both see the same
 # features and nothing is compiled twice.

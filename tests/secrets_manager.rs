@@ -2,46 +2,13 @@
 //! AWS SDK from a local emulator (moto's server). One test in this binary,
 //! because it sets the process-wide AWS environment variables.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use delius_db::{CredentialSource, Database, DatabaseConfig, DbError};
+use delius_testkit::moto::MotoServer;
 use delius_testkit::testing::TestDb;
-
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_moto() -> Moto {
-    let binary = std::env::var("MOTO_SERVER")
-        .unwrap_or_else(|_| format!("{}/.tools/venv/bin/moto_server", delius_testkit::repo_root().display()));
-    assert!(std::path::Path::new(&binary).exists(), "{binary} is missing: run `make tools` (or `make test`)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(&binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return moto;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("moto_server did not start on port {port}");
-}
 
 async fn counting_silent_listener() -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -99,7 +66,7 @@ async fn credentials_come_from_an_rds_format_secret_fetched_lazily() {
     assert!(accepted.load(Ordering::SeqCst) >= 1, "the first use fetches the secret");
 
     // 2. The secret in the emulator, written through the SDK.
-    let moto = start_moto().await;
+    let moto = MotoServer::start().await;
     let db = TestDb::new().await;
     let parsed = url::Url::parse(&db.url).unwrap();
     let secret = serde_json::json!({

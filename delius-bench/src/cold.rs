@@ -361,6 +361,7 @@ async fn once(
         .stdout(log_file)
         .stderr(log_err)
         .kill_on_drop(true);
+    delius_testkit::process::end_with_parent(command.as_std_mut());
     let started = Instant::now();
     let mut child = command.spawn().map_err(|e| format!("exec {}: {e}", binary.display()))?;
     let pid = child.id().unwrap_or(0);

@@ -143,7 +143,8 @@ async fn start_stack(binary: &Path, database_url: &str, log: &Path) -> Result<(t
     }
     let out = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    let mut child = tokio::process::Command::new(binary)
+    let mut command = tokio::process::Command::new(binary);
+    command
         .env("PORT", port.to_string())
         .env("DATABASE_URL", database_url)
         .env("LOCAL_WORKLOAD_PORT", workload_port.to_string())
@@ -153,9 +154,10 @@ async fn start_stack(binary: &Path, database_url: &str, log: &Path) -> Result<(t
         .stdin(std::process::Stdio::null())
         .stdout(out)
         .stderr(err)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("local-stack: {e}"))?;
+        .kill_on_drop(true);
+    // If the bench itself is killed, the stack (and, through the same signal, its slapd) goes too.
+    delius_testkit::process::end_with_parent(command.as_std_mut());
+    let mut child = command.spawn().map_err(|e| format!("local-stack: {e}"))?;
     let base = format!("http://127.0.0.1:{port}");
     let probe = reqwest::Client::new();
     let started = Instant::now();

@@ -40,6 +40,12 @@ async fn run() -> Result<(), String> {
     let mut notes = Vec::new();
     let hmpps_auth = if env("HMPPS_AUTH_JWKS_URL").is_none() {
         let stand_in = HmppsAuthStandIn::start().await;
+        notes.push(format!(
+            "hmpps auth: stand-in on {} (JWKS {}, issuer {}); tokens from {TOKEN_PATH} here, or `make token`",
+            stand_in.uri(),
+            stand_in.jwks_url(),
+            stand_in.issuer()
+        ));
         overrides.extend(stand_in.env());
         Some(stand_in)
     } else {
@@ -85,9 +91,14 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     print_banner(port, &database_url, &notes, stack.hmpps_auth.is_some());
+    // Ctrl-C or SIGTERM returns from here, so the stand-ins are dropped and
+    // stopped (slapd would also end by itself with this process).
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
     tokio::select! {
         served = local_stack::gateway::serve(listener, stack) => served.map_err(|e| format!("server: {e}")),
         _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = terminate.recv() => Ok(()),
     }
 }
 

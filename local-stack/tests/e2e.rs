@@ -6,11 +6,12 @@
 
 use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use delius_api::routes::{APPOINTMENT_RW, CASE_DETAIL};
+use delius_testkit::process::{Output, OwnedChild, children_of, is_running};
 use delius_testkit::testing::TestDb;
 use delius_testkit::workload::{CLIENT_SECRET, SAMPLE_ORIGIN};
 use serde_json::{Value, json};
@@ -20,18 +21,11 @@ use serde_json::{Value, json};
 const DB_PASSWORD: &str = "db-password-never-logged";
 
 struct LocalStack {
-    child: Child,
+    child: OwnedChild,
     base: String,
     workload_origin: String,
     output: Arc<Mutex<String>>,
     http: reqwest::Client,
-}
-
-impl Drop for LocalStack {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn free_port() -> u16 {
@@ -59,7 +53,8 @@ impl LocalStack {
         if url.password().is_none() {
             url.set_password(Some(DB_PASSWORD)).unwrap();
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_local-stack"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_local-stack"));
+        command
             .env_remove("HMPPS_AUTH_JWKS_URL")
             .env_remove("HMPPS_AUTH_ISSUER")
             .env_remove("HMPPS_AUTH_TOKEN_URL")
@@ -70,15 +65,11 @@ impl LocalStack {
             .env("LOCAL_WORKLOAD_PORT", workload_port.to_string())
             // As much logging as anyone would switch on.
             .env("RUST_LOG", "debug")
-            .env("AWS_LAMBDA_LOG_LEVEL", "debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the local-stack binary starts");
+            .env("AWS_LAMBDA_LOG_LEVEL", "debug");
+        let mut child = OwnedChild::spawn(command, Output::Piped).expect("the local-stack binary starts");
         let output = Arc::new(Mutex::new(String::new()));
-        collect(child.stdout.take().unwrap(), output.clone());
-        collect(child.stderr.take().unwrap(), output.clone());
+        collect(child.child_mut().stdout.take().unwrap(), output.clone());
+        collect(child.child_mut().stderr.take().unwrap(), output.clone());
         let stack = LocalStack {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -362,4 +353,37 @@ async fn the_logs_never_carry_a_token_or_a_secret() {
     ] {
         assert!(!output.contains(secret), "{what} appears in the logs:\n{output}");
     }
+}
+
+/// The processes the stack started (slapd), by pid, once it serves.
+fn started_children(stack: &LocalStack) -> Vec<u32> {
+    let children = children_of(stack.child.id());
+    assert!(!children.is_empty(), "the stack runs slapd as its child:\n{}", stack.output());
+    children
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_stack_and_every_process_it_started() {
+    let db = TestDb::empty().await;
+    let mut stack = LocalStack::start(&db).await;
+    let children = started_children(&stack);
+    let status = stack.child.terminate(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "SIGTERM ends the stack cleanly, got {status}:\n{}", stack.output());
+    for child in children {
+        assert!(!is_running(child), "process {child} outlived the stack");
+    }
+}
+
+#[tokio::test]
+async fn sigkill_to_the_stack_takes_its_stand_ins_within_a_second() {
+    let db = TestDb::empty().await;
+    let mut stack = LocalStack::start(&db).await;
+    let children = started_children(&stack);
+    stack.child.kill().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while children.iter().any(|&c| is_running(c)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let left: Vec<u32> = children.into_iter().filter(|&c| is_running(c)).collect();
+    assert!(left.is_empty(), "processes {left:?} outlived the stack by a second");
 }

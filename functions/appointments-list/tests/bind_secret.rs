@@ -3,41 +3,9 @@
 //! per container. One test in this binary, because it sets the process-wide
 //! AWS environment variables.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use appointments_list::directory::{DirectoryConfig, Password, StaffDirectory};
 use delius_testkit::ldap::LdapServer;
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_moto() -> (Moto, String) {
-    let binary = std::env::var("MOTO_SERVER")
-        .unwrap_or_else(|_| format!("{}/../../.tools/venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")));
-    assert!(std::path::Path::new(&binary).exists(), "{binary} is missing: run `make tools` (or `make test`)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(&binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto(child);
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return (moto, format!("http://127.0.0.1:{port}"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("moto_server did not start on port {port}");
-}
+use delius_testkit::moto::MotoServer;
 
 fn set_env(key: &str, value: &str) {
     // SAFETY: this binary has one test, and it sets the variables before the
@@ -55,8 +23,8 @@ async fn the_bind_password_comes_from_a_secret_read_once() {
     ] {
         set_env(key, value);
     }
-    let (moto, moto_url) = start_moto().await;
-    set_env("AWS_ENDPOINT_URL", &moto_url);
+    let moto = MotoServer::start().await;
+    set_env("AWS_ENDPOINT_URL", &moto.url);
     let ldap = LdapServer::start();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let arn = aws_sdk_secretsmanager::Client::new(&sdk)

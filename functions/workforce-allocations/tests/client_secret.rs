@@ -3,45 +3,15 @@
 //! emulator (moto's server), once per container. One test in this binary,
 //! because it sets the process-wide AWS environment variables.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
+use delius_testkit::moto::MotoServer;
 use delius_testkit::testing::TestDb;
 use delius_testkit::workload::{self, WorkloadStandIn, token_response};
 use lambda_runtime::{Context, LambdaEvent};
 use workforce_allocations::Allocations;
 use workforce_allocations::config::{ClientCredentials, Settings};
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_moto() -> (Moto, String) {
-    let binary = std::env::var("MOTO_SERVER")
-        .unwrap_or_else(|_| format!("{}/../../.tools/venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")));
-    assert!(std::path::Path::new(&binary).exists(), "{binary} is missing: run `make tools` (or `make test`)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(&binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto(child);
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return (moto, format!("http://127.0.0.1:{port}"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("moto_server did not start on port {port}");
-}
 
 fn set_env(key: &str, value: &str) {
     // SAFETY: this binary has one test, and it sets the variables before the
@@ -64,8 +34,8 @@ async fn client_credentials_come_from_a_secret_read_once() {
     ] {
         set_env(key, value);
     }
-    let (moto, moto_url) = start_moto().await;
-    set_env("AWS_ENDPOINT_URL", &moto_url);
+    let moto = MotoServer::start().await;
+    set_env("AWS_ENDPOINT_URL", &moto.url);
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let secret = serde_json::json!({"clientId": workload::CLIENT_ID, "clientSecret": workload::CLIENT_SECRET});
     let arn = aws_sdk_secretsmanager::Client::new(&sdk)

@@ -22,8 +22,10 @@ use std::fs;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::process::{Output, OwnedChild};
 
 /// The directory's suffix.
 pub const SUFFIX: &str = "dc=moj,dc=com";
@@ -50,7 +52,7 @@ pub struct LdapServer {
     pub bind_password: String,
     pub base: String,
     dir: PathBuf,
-    child: Option<Child>,
+    child: Option<OwnedChild>,
 }
 
 impl LdapServer {
@@ -72,7 +74,7 @@ impl LdapServer {
     }
 
     fn start_with_tls(ldif: &str, tls: bool) -> io::Result<LdapServer> {
-        let dir = std::env::temp_dir().join(format!("delius-slapd-{}", uuid::Uuid::new_v4().simple()));
+        let dir = crate::process::scratch_path("slapd");
         fs::create_dir_all(dir.join("data"))?;
         let mut server = LdapServer {
             url: String::new(),
@@ -125,20 +127,11 @@ impl LdapServer {
         };
         let ldaps_url = ldaps.map(|port| format!("ldaps://127.0.0.1:{port}/"));
         let listen = ldaps_url.as_ref().map_or_else(|| url.clone(), |ldaps_url| format!("{url} {ldaps_url}"));
-        let log = fs::File::create(self.dir.join("slapd.log"))?;
-        // `-d` keeps slapd in the foreground, so it is this process's child;
-        // level 256 (stats) logs each operation, which tests may count.
-        let mut child = Command::new(env_or("SLAPD", "/usr/sbin/slapd"))
-            .arg("-f")
-            .arg(config)
-            .arg("-h")
-            .arg(&listen)
-            .arg("-d")
-            .arg("256")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
+        // `-d` keeps slapd in the foreground, so it is this process's child
+        // (and ends with it); level 256 (stats) logs each operation, which tests may count.
+        let mut command = Command::new(env_or("SLAPD", "/usr/sbin/slapd"));
+        command.arg("-f").arg(config).arg("-h").arg(&listen).arg("-d").arg("256");
+        let mut child = OwnedChild::spawn(command, Output::Log(self.dir.join("slapd.log")))?;
         let deadline = Instant::now() + START_TIMEOUT;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         loop {
@@ -155,7 +148,6 @@ impl LdapServer {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                let _ = child.wait();
                 return Err(io::Error::other("slapd did not accept connections in time"));
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -212,11 +204,15 @@ impl LdapServer {
             .collect()
     }
 
+    /// slapd's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(OwnedChild::id)
+    }
+
     /// Stops the server now (an outage); the value stays usable for its URL.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
-            let _ = child.wait();
         }
     }
 }
