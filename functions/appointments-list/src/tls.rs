@@ -3,58 +3,15 @@
 //! a file path or the PEM text itself), as for the database. The rustls
 //! configuration is built on the first TLS connection, never at init, and
 //! then reused.
-//!
-//! (A CA-bundle loader shared with the database belongs in a shared crate; it
-//! lives here until that exists.)
 
 use std::sync::Arc;
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
-use rustls::{ClientConfig, RootCertStore};
-
-/// Where extra CA certificates come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaBundle {
-    Path(String),
-    Pem(String),
-}
-
-impl CaBundle {
-    /// PEM text when it looks like PEM, else a file path.
-    pub fn from_value(value: &str) -> CaBundle {
-        if value.trim_start().starts_with("-----BEGIN") {
-            CaBundle::Pem(value.to_string())
-        } else {
-            CaBundle::Path(value.trim().to_string())
-        }
-    }
-
-    fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, String> {
-        let (pem, origin) = match self {
-            CaBundle::Path(path) => {
-                (std::fs::read(path).map_err(|e| format!("cannot read the CA bundle {path}: {e}"))?, path.as_str())
-            }
-            CaBundle::Pem(text) => (text.as_bytes().to_vec(), "LDAP_CA_BUNDLE"),
-        };
-        let certs = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("the CA bundle {origin} is not valid PEM: {e}"))?;
-        if certs.is_empty() {
-            return Err(format!("the CA bundle {origin} holds no certificate"));
-        }
-        Ok(certs)
-    }
-}
+pub use delius_db::tls::CaBundle;
+use rustls::ClientConfig;
 
 /// A client configuration trusting Mozilla's roots and `bundle`'s certificates.
 pub fn client_config(bundle: Option<&CaBundle>) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    if let Some(bundle) = bundle {
-        for cert in bundle.certificates()? {
-            roots.add(cert).map_err(|e| format!("a certificate of the CA bundle is unusable: {e}"))?;
-        }
-    }
+    let roots = delius_db::tls::trusted_roots(bundle, "LDAP_CA_BUNDLE")?;
     // The provider named, not the process default: the build links more than one.
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)

@@ -100,12 +100,13 @@ impl CaBundle {
         }
     }
 
-    fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, String> {
+    /// The bundle's certificates; `var` names where PEM text came from, for errors.
+    fn certificates(&self, var: &str) -> Result<Vec<CertificateDer<'static>>, String> {
         let (pem, origin) = match self {
             CaBundle::Path(path) => {
                 (std::fs::read(path).map_err(|e| format!("cannot read the CA bundle {path}: {e}"))?, path.as_str())
             }
-            CaBundle::Pem(text) => (text.as_bytes().to_vec(), "DB_CA_BUNDLE"),
+            CaBundle::Pem(text) => (text.as_bytes().to_vec(), var),
         };
         let certs = CertificateDer::pem_slice_iter(&pem)
             .collect::<Result<Vec<_>, _>>()
@@ -115,6 +116,19 @@ impl CaBundle {
         }
         Ok(certs)
     }
+}
+
+/// Mozilla's roots (compiled in) plus `bundle`'s certificates: the trust of
+/// every TLS client of the project (the database, the Delius directory).
+/// `var` is the variable the bundle came from, named in errors.
+pub fn trusted_roots(bundle: Option<&CaBundle>, var: &str) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(bundle) = bundle {
+        for cert in bundle.certificates(var)? {
+            roots.add(cert).map_err(|e| format!("a certificate of the CA bundle is unusable: {e}"))?;
+        }
+    }
+    Ok(roots)
 }
 
 /// The TLS settings of the database connection.
@@ -169,12 +183,7 @@ pub(crate) fn connector(config: &TlsConfig) -> Result<Option<RustlsConnect>, Str
     let verifier: Arc<dyn ServerCertVerifier> = match config.mode {
         SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(EncryptOnly(provider.clone())),
         SslMode::VerifyCa | SslMode::VerifyFull => {
-            let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-            if let Some(bundle) = &config.ca_bundle {
-                for cert in bundle.certificates()? {
-                    roots.add(cert).map_err(|e| format!("a certificate of the CA bundle is unusable: {e}"))?;
-                }
-            }
+            let roots = trusted_roots(config.ca_bundle.as_ref(), "DB_CA_BUNDLE")?;
             let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
                 .map_err(|e| format!("cannot build the certificate verifier: {e}"))?;
