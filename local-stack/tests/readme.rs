@@ -8,20 +8,23 @@
 //!   JSON, any other line must appear in the output (`psql` rows);
 //! - a trailing comment ending in a status code (`# no token: 401`) is the
 //!   status line `curl -i` must show;
-//! - `127.0.0.1:8080` is the stack's address and `DATABASE_URL=...` lines are
-//!   replaced by the test database's URL.
+//! - `127.0.0.1:8080` is the stack's address; `DATABASE_URL=...` and
+//!   `export DATABASE_URL=...` lines are replaced by the test database's URL;
+//! - a command ending in `&` starts a server in the background: the script
+//!   waits for the port the next command names (`--invoke-port N`) before it
+//!   goes on.
 //!
-//! The `cargo lambda` block is not run here (`cargo lambda watch` would build
-//! every function again inside the test, and serves on a fixed port); its
-//! `invoke` commands are checked to name a function crate and an event file
-//! that exist.
+//! The `cargo lambda` block runs the same way in a test of its own, against a
+//! seeded test database, with `--invoke-port 9000` changed to a free port;
+//! afterwards no process it started may be left (each is found by the test
+//! database's URL in its environment).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use delius_testkit::process::{Output, OwnedChild};
 use delius_testkit::repo_root;
-use delius_testkit::testing::TestDb;
+use delius_testkit::testing::{Contents, TestDb};
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -136,16 +139,7 @@ fn run_bash(script: &str, env: &[(&str, String)], limit: Duration) -> bool {
 #[tokio::test]
 async fn the_readme_walkthrough_runs_as_written() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let (lambda_blocks, blocks): (Vec<String>, Vec<String>) =
-        sh_blocks(&readme, "## Five minutes with it").into_iter().partition(|b| b.contains("cargo lambda"));
-    assert_eq!(lambda_blocks.len(), 1, "the walkthrough has one `cargo lambda` block");
-    for step in steps(&lambda_blocks) {
-        let words: Vec<&str> = step.command.split_whitespace().collect();
-        if let ["cargo", "lambda", "invoke", function, "--data-file", file, ..] = words.as_slice() {
-            assert!(repo_root().join("functions").join(function).join("Cargo.toml").exists(), "no function {function}");
-            assert!(repo_root().join(file).exists(), "no event file {file}");
-        }
-    }
+    let (_, blocks) = walkthrough_blocks(&readme);
     let steps = steps(&blocks);
     let commands: Vec<&str> = steps.iter().map(|s| s.command.as_str()).collect();
     assert_eq!(commands.first(), Some(&"make run"), "the walkthrough starts with `make run`");
@@ -179,18 +173,6 @@ async fn the_readme_walkthrough_runs_as_written() {
     // The samples' detail URLs name the Workload stand-in's default port.
     let workload_origin = format!("127.0.0.1:{workload_port}");
     let out_dir = tempfile_path("readme");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let mut script = String::from("set -u\n");
-    for (i, step) in steps.iter().enumerate().skip(1) {
-        let command = step.command.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
-        let command = if command.starts_with("DATABASE_URL=") { ":".to_string() } else { command };
-        // `--data @events/sqs/…`: the same file with the stand-in's port.
-        let command = command.replace("@events/sqs/", &format!("@{}/", out_dir.join("sqs").display()));
-        script.push_str(&format!(
-            "{{ {command}\n}} >'{dir}/out.{i}' 2>&1; echo $? >'{dir}/rc.{i}'\n",
-            dir = out_dir.display()
-        ));
-    }
     let sqs = out_dir.join("sqs");
     std::fs::create_dir_all(&sqs).unwrap();
     for entry in std::fs::read_dir(repo_root().join("events/sqs")).unwrap() {
@@ -200,20 +182,117 @@ async fn the_readme_walkthrough_runs_as_written() {
             std::fs::write(sqs.join(path.file_name().unwrap()), text).unwrap();
         }
     }
-    let limit = Duration::from_secs(120);
-    let finished = run_bash(
-        &script,
+    let failures = run_steps(
+        &steps[1..],
+        &[("127.0.0.1:8080", format!("127.0.0.1:{port}")), ("@events/sqs/", format!("@{}/", sqs.display()))],
         &[("PORT", port.to_string()), ("DATABASE_URL", db.url.clone()), ("MAKEFLAGS", String::new())],
-        limit,
+        &out_dir,
+        Duration::from_secs(120),
     );
-    if !finished {
-        let stuck = (1..steps.len()).find(|i| !out_dir.join(format!("rc.{i}")).exists()).unwrap_or(0);
-        let output = std::fs::read_to_string(out_dir.join(format!("out.{stuck}"))).unwrap_or_default();
-        panic!("`{}` did not finish within {limit:?}; its output so far:\n{output}", steps[stuck].command);
-    }
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let _ = std::fs::remove_file(&log);
+    assert!(failures.is_empty(), "README commands that do not do what the README says:\n\n{}", failures.join("\n\n"));
+}
 
+#[tokio::test]
+async fn the_readme_cargo_lambda_block_runs_as_written() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let (lambda_blocks, _) = walkthrough_blocks(&readme);
+    let steps = steps(&lambda_blocks);
+    assert!(steps.iter().any(|s| s.command.starts_with("cargo lambda watch")), "the block starts `cargo lambda watch`");
+    assert!(
+        steps.iter().any(|s| s.command.starts_with("cargo lambda invoke") && !s.output.is_empty()),
+        "the block invokes a function and shows its answer"
+    );
+
+    let db = TestDb::with(Contents::DevData).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out_dir = tempfile_path("cargo-lambda");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // The first invocation builds the function (a debug build sharing the
+    // workspace's target folder, which `cargo test` has just filled).
+    let failures = run_steps(
+        &steps,
+        &[("--invoke-port 9000", format!("--invoke-port {port}"))],
+        &[("DATABASE_URL", db.url.clone())],
+        &out_dir,
+        Duration::from_secs(600),
+    );
+    // `kill %1` must have ended `cargo lambda watch` and the function it ran.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut left = processes_with_env("DATABASE_URL", &db.url);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        left = processes_with_env("DATABASE_URL", &db.url);
+    }
+    for (pid, _) in &left {
+        let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
+    assert!(failures.is_empty(), "README commands that do not do what the README says:\n\n{}", failures.join("\n\n"));
+    assert!(left.is_empty(), "processes the block started are still running: {left:?}");
+}
+
+/// The `sh` blocks of the walkthrough: the `cargo lambda` one, and the others.
+fn walkthrough_blocks(readme: &str) -> (Vec<String>, Vec<String>) {
+    let (lambda_blocks, blocks): (Vec<String>, Vec<String>) =
+        sh_blocks(readme, "## Five minutes with it").into_iter().partition(|b| b.contains("cargo lambda"));
+    assert_eq!(lambda_blocks.len(), 1, "the walkthrough has one `cargo lambda` block");
+    (lambda_blocks, blocks)
+}
+
+/// Runs `steps` in order in one bash session from the repository root, each
+/// command with `replacements` applied, and checks each one's output; the
+/// failures, one message each.
+fn run_steps(
+    steps: &[Step],
+    replacements: &[(&str, String)],
+    env: &[(&str, String)],
+    out_dir: &std::path::Path,
+    limit: Duration,
+) -> Vec<String> {
+    std::fs::create_dir_all(out_dir).unwrap();
+    let mut script = String::from("set -u\n");
+    for (i, step) in steps.iter().enumerate() {
+        let mut command = step.command.clone();
+        for (from, to) in replacements {
+            command = command.replace(from, to);
+        }
+        if command.starts_with("DATABASE_URL=") || command.starts_with("export DATABASE_URL=") {
+            command = ":".to_string();
+        }
+        if let Some(background) = command.strip_suffix('&') {
+            // A server: started in the background, with its output kept, and
+            // waited for (on the port the next command names) for two minutes.
+            // A watchdog stops it if this shell is killed before the block's
+            // own `kill` (the shell's parent-death signal does not reach it).
+            script.push_str(&format!(
+                "{background} >'{dir}/out.{i}' 2>&1 &\necho 0 >'{dir}/rc.{i}'\n\
+                 ( server=$!; while kill -0 $$ 2>/dev/null; do sleep 0.5; done; kill $server ) >/dev/null 2>&1 &\n",
+                dir = out_dir.display()
+            ));
+            if let Some(port) = steps.get(i + 1).and_then(|next| invoke_port(&next.command, replacements)) {
+                script.push_str(&format!(
+                    "for _ in $(seq 1200); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.1; done\n"
+                ));
+            }
+            continue;
+        }
+        script.push_str(&format!(
+            "{{ {command}\n}} >'{dir}/out.{i}' 2>&1; echo $? >'{dir}/rc.{i}'\n",
+            dir = out_dir.display()
+        ));
+    }
+    if !run_bash(&script, env, limit) {
+        let stuck = (0..steps.len()).find(|i| !out_dir.join(format!("rc.{i}")).exists()).unwrap_or(0);
+        let output = std::fs::read_to_string(out_dir.join(format!("out.{stuck}"))).unwrap_or_default();
+        return vec![format!(
+            "`{}` did not finish within {limit:?}; its output so far:\n{output}",
+            steps[stuck].command
+        )];
+    }
     let mut failures = Vec::new();
-    for (i, step) in steps.iter().enumerate().skip(1) {
+    for (i, step) in steps.iter().enumerate() {
         let output = std::fs::read_to_string(out_dir.join(format!("out.{i}"))).unwrap_or_default();
         let status: i32 = std::fs::read_to_string(out_dir.join(format!("rc.{i}")))
             .ok()
@@ -223,9 +302,36 @@ async fn the_readme_walkthrough_runs_as_written() {
             failures.push(format!("`{}`: {problem}\n--- output:\n{output}", step.command));
         }
     }
-    let _ = std::fs::remove_dir_all(&out_dir);
-    let _ = std::fs::remove_file(&log);
-    assert!(failures.is_empty(), "README commands that do not do what the README says:\n\n{}", failures.join("\n\n"));
+    failures
+}
+
+/// The port after `--invoke-port` in `command`, once `replacements` apply.
+fn invoke_port(command: &str, replacements: &[(&str, String)]) -> Option<u16> {
+    let mut command = command.to_string();
+    for (from, to) in replacements {
+        command = command.replace(from, to);
+    }
+    let words: Vec<&str> = command.split_whitespace().collect();
+    words.windows(2).find(|w| w[0] == "--invoke-port").and_then(|w| w[1].parse().ok())
+}
+
+/// The processes (pid, command line) whose environment holds `name=value`.
+fn processes_with_env(name: &str, value: &str) -> Vec<(u32, String)> {
+    let wanted = format!("{name}={value}");
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()))
+        })
+        .map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            (pid, String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        })
+        .collect()
 }
 
 fn tempfile_path(what: &str) -> std::path::PathBuf {
