@@ -32,6 +32,9 @@ if ! rustup target list --installed | grep -qx "$target"; then
   rustup target add "$target"
 fi
 
+# The SAM CLI's own template check, as docs/deployment.md gives it (offline with --lint).
+sam validate --lint --region eu-west-2
+
 start=$(date +%s)
 sam build --parameter-overrides "Architecture=$ARCH"
 echo "package: sam build for $ARCH took $(( $(date +%s) - start ))s" >&2
