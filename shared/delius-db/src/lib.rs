@@ -20,5 +20,5 @@ pub mod transaction;
 
 pub use config::{ConfigError, CredentialSource, DatabaseConfig, Timeouts};
 pub use db::{Client, Database};
-pub use transaction::Transaction;
 pub use error::DbError;
+pub use transaction::Transaction;

@@ -20,13 +20,13 @@ mod event;
 mod person;
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use delius_db::Database;
 use delius_db::DbError;
 use delius_db::allocations::{
-    AllocationReasonRow, LookupKeys, Lookups, ManagerEnd, ManagerRow, NewContact, NewManager, StaffRow, Stamp,
-    TeamRow, Transaction,
+    AllocationReasonRow, LookupKeys, Lookups, ManagerEnd, ManagerRow, NewContact, NewManager, StaffRow, Stamp, TeamRow,
+    Transaction,
 };
 use delius_db::audit::{self, AuditTrail, Finish};
-use delius_db::Database;
 
 use crate::detail::{Common, Detail, Kind};
 use crate::error::AllocationError;
@@ -235,12 +235,13 @@ impl Handover {
         transfer_reason: Option<&str>,
         ctx: &Context<'_>,
     ) -> Result<Handover, AllocationError> {
-        let transfer_reason_id = match transfer_reason {
-            None => None,
-            Some(code) => Some(lookups.transfer_reason_id.ok_or_else(|| {
-                AllocationError::NotFound(format!("Transfer Reason with code of {code} not found"))
-            })?),
-        };
+        let transfer_reason_id =
+            match transfer_reason {
+                None => None,
+                Some(code) => Some(lookups.transfer_reason_id.ok_or_else(|| {
+                    AllocationError::NotFound(format!("Transfer Reason with code of {code} not found"))
+                })?),
+            };
         let new = NewManager {
             id: lookups.new_manager_id,
             parent_id,
@@ -273,7 +274,13 @@ impl Handover {
 
     /// A contact of the person at the allocation date-time, by the new
     /// manager, with the type's sensitivity; callers add event and component.
-    fn contact<'a>(&self, type_code: &'a str, offender_id: i64, notes: Option<&'a str>, at: NaiveDateTime) -> NewContact<'a> {
+    fn contact<'a>(
+        &self,
+        type_code: &'a str,
+        offender_id: i64,
+        notes: Option<&'a str>,
+        at: NaiveDateTime,
+    ) -> NewContact<'a> {
         NewContact {
             type_code,
             offender_id,

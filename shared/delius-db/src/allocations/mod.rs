@@ -335,11 +335,8 @@ impl<'a> Allocation<'a> {
         statement: &str,
         more: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, DbError> {
-        let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![
-            (&self.crn, Type::BPCHAR),
-            (&self.event_number, Type::VARCHAR),
-            (&self.component_id, Type::INT8),
-        ];
+        let mut params: Vec<(&(dyn ToSql + Sync), Type)> =
+            vec![(&self.crn, Type::BPCHAR), (&self.event_number, Type::VARCHAR), (&self.component_id, Type::INT8)];
         params.extend_from_slice(more);
         Ok(tx.query_typed(statement, &params).await?)
     }
@@ -396,7 +393,11 @@ impl<'a> Allocation<'a> {
             row_version: row.get("row_version"),
             staff_id: row.get("staff_id"),
             staff_code: row.get("staff_code"),
-            staff_name: StaffName { forename: row.get("forename"), forename2: row.get("forename2"), surname: row.get("surname") },
+            staff_name: StaffName {
+                forename: row.get("forename"),
+                forename2: row.get("forename2"),
+                surname: row.get("surname"),
+            },
             team_id: row.get("team_id"),
             team_code: row.get("team_code"),
             team_description: row.get("team_description"),
