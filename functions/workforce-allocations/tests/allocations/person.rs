@@ -255,6 +255,62 @@ async fn concurrent_allocations_of_one_person_serialize() {
     assert_eq!(officers, vec![(seeded, Some(t1)), (t1, Some(t2)), (t2, None)]);
 }
 
+/// The lookups go out in the same flight as the person's lock: they must
+/// run once the lock is granted and see what the holder committed, not what
+/// was there before. With one attempt (no in-process retry to hide a stale
+/// read), an allocation that waited for the lock while the holder changed
+/// the active manager still ends that manager at its new row version.
+#[tokio::test]
+async fn the_lookups_see_what_the_lock_holder_committed() {
+    let h = Harness::with(|s| s.retry.attempts = 1).await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let ids = Ids::load(&h.client).await;
+
+    let mut holder = h.test_db.client().await;
+    let lock = holder.transaction().await.unwrap();
+    lock.execute("SELECT 1 FROM offender WHERE crn = 'X123456' FOR UPDATE", &[]).await.unwrap();
+    let db = h.test_db.database("HMPPSAllocations", 1);
+    let allocation = invoke_with(&db, &h.allocations, h.event("person-allocation.json"));
+    let change_then_release = async {
+        // Until the allocation waits for the person's row.
+        let waiting = "SELECT count(*) FROM pg_stat_activity \
+                       WHERE wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'";
+        let mut waited = 0;
+        for _ in 0..300 {
+            waited = h.client.query_one(waiting, &[]).await.unwrap().get::<_, i64>(0);
+            if waited > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(waited, 1, "the allocation waits for the person's lock");
+        // Another writer changes the active manager while holding the person.
+        let changed = lock
+            .execute(
+                "UPDATE offender_manager SET row_version = row_version + 1 WHERE offender_id = $1 AND end_date IS NULL",
+                &[&offender],
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed, 1);
+        lock.commit().await.unwrap();
+    };
+    let (response, ()) = tokio::join!(allocation, change_then_release);
+    assert_eq!(failures(&response), Vec::<String>::new());
+    let chain: Vec<_> = managers(&h.client, Table::Offender, offender)
+        .await
+        .into_iter()
+        .map(|(m, _, _)| (m.staff_id, m.allocation_date, m.end_date, m.active_flag))
+        .collect();
+    assert_eq!(
+        chain,
+        vec![
+            (ids.staff_uat, at("2022-07-01 10:30:00"), Some(allocated_at()), 0),
+            (ids.staff_abs1, allocated_at(), None, 1)
+        ]
+    );
+}
+
 #[tokio::test]
 async fn the_responsible_officer_change_describes_a_prison_manager_or_no_one() {
     let h = Harness::new().await;
