@@ -261,42 +261,24 @@ async fn inactive_events_requirements_teams_and_staff_fail() {
     let params = event_params(&h, "99").await;
     assert_failed_with_audit(&h, before, &failed, "CABI041", params).await;
 
-    let (h, before, failed) = case(
+    for arrange in [
         "UPDATE rqmnt SET active_flag = 0 WHERE rqmnt_id = 9001",
-        "requirements",
-        requirement(9001, 1),
-        Some("X123456"),
-    )
-    .await;
-    let params = requirement_params(&h, 9001).await;
-    assert_failed_with_audit(&h, before, &failed, "CABI038", params).await;
+        "UPDATE disposal SET active_flag = 0 WHERE disposal_id = (SELECT disposal_id FROM rqmnt WHERE rqmnt_id = 9001)",
+    ] {
+        let (h, before, failed) = case(arrange, "requirements", requirement(9001, 1), Some("X123456")).await;
+        let params = requirement_params(&h, 9001).await;
+        assert_failed_with_audit(&h, before, &failed, "CABI038", params).await;
+    }
 
-    let arrange =
-        "UPDATE disposal SET active_flag = 0 WHERE disposal_id = (SELECT disposal_id FROM rqmnt WHERE rqmnt_id = 9001)";
-    let (h, before, failed) = case(arrange, "requirements", requirement(9001, 1), Some("X123456")).await;
-    let params = requirement_params(&h, 9001).await;
-    assert_failed_with_audit(&h, before, &failed, "CABI038", params).await;
-
-    // Ended on the allocation day (a date is midnight): not active at 10:30.
-    let (h, before, failed) = case(
+    for arrange in [
+        // Ended on the allocation day (a date is midnight): not active at 10:30.
         "UPDATE team SET end_date = DATE '2022-07-28' WHERE code = 'N02ABS'",
-        "person",
-        person(json!({})),
-        Some("X123456"),
-    )
-    .await;
-    let params = person_params(&h).await;
-    assert_failed_with_audit(&h, before, &failed, "CABI231", params).await;
-
-    let (h, before, failed) = case(
         "UPDATE staff SET end_date = DATE '2022-07-01' WHERE officer_code = 'N02ABS1'",
-        "person",
-        person(json!({})),
-        Some("X123456"),
-    )
-    .await;
-    let params = person_params(&h).await;
-    assert_failed_with_audit(&h, before, &failed, "CABI231", params).await;
+    ] {
+        let (h, before, failed) = case(arrange, "person", person(json!({})), Some("X123456")).await;
+        let params = person_params(&h).await;
+        assert_failed_with_audit(&h, before, &failed, "CABI231", params).await;
+    }
 
     // A future end date is fine.
     let (h, before, failed) = case(

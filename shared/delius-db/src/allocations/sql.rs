@@ -190,6 +190,31 @@ macro_rules! accredited_predicate {
     };
 }
 
+/// Sets the IAPS flag of `$key` `$1` in `$table` (an upsert) when one of
+/// the requirements `r` that `$joins` and `$filter` select is an accredited
+/// programme; a row back when a flag was written.
+macro_rules! flag_iaps_if_accredited {
+    ($table:literal, $key:literal, $joins:literal, $filter:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (",
+            $key,
+            ", iaps_flag) ",
+            "SELECT $1::bigint, 1 WHERE EXISTS (SELECT 1 FROM rqmnt r ",
+            $joins,
+            accredited_categories!(),
+            "WHERE ",
+            $filter,
+            " AND ",
+            accredited_predicate!(),
+            ") ON CONFLICT (",
+            $key,
+            ") DO UPDATE SET iaps_flag = 1 RETURNING 1"
+        )
+    };
+}
+
 /// A sentence component (`$alias`, a requirement or licence condition) with
 /// its person, sentence and event, and its categories (`$categories`
 /// selects them from `$joins`), locked by id (`$3`).
@@ -253,14 +278,7 @@ static OFFENDER: TableSql = table_sql! {
     // matched. We use the left-join semantics of the event-level query
     // instead (a decision of the team); like Delius, this query does not look
     // at the requirements' active or soft-deleted flags.
-    flag_iaps: Some(concat!(
-        "INSERT INTO iaps_offender (offender_id, iaps_flag) ",
-        "SELECT $1::bigint, 1 WHERE EXISTS (SELECT 1 FROM rqmnt r ",
-        accredited_categories!(),
-        "WHERE r.offender_id = $1 AND ",
-        accredited_predicate!(),
-        ") ON CONFLICT (offender_id) DO UPDATE SET iaps_flag = 1 RETURNING 1"
-    )),
+    flag_iaps: Some(flag_iaps_if_accredited!("iaps_offender", "offender_id", "", "r.offender_id = $1")),
 };
 
 static ORDER: TableSql = table_sql! {
@@ -272,14 +290,11 @@ static ORDER: TableSql = table_sql! {
     insert_manager: insert_manager!(
         "order_manager", "order_manager_id", "event_id", "allocation_staff_id", "allocation_team_id"
     ),
-    flag_iaps: Some(concat!(
-        "INSERT INTO iaps_event (event_id, iaps_flag) ",
-        "SELECT $1::bigint, 1 WHERE EXISTS (SELECT 1 FROM rqmnt r ",
+    flag_iaps: Some(flag_iaps_if_accredited!(
+        "iaps_event",
+        "event_id",
         "JOIN disposal d ON d.disposal_id = r.disposal_id ",
-        accredited_categories!(),
-        "WHERE d.event_id = $1 AND r.active_flag = 1 AND r.soft_deleted = 0 AND ",
-        accredited_predicate!(),
-        ") ON CONFLICT (event_id) DO UPDATE SET iaps_flag = 1 RETURNING 1"
+        "d.event_id = $1 AND r.active_flag = 1 AND r.soft_deleted = 0"
     )),
 };
 
