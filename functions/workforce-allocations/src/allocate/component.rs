@@ -6,7 +6,7 @@
 //! licence condition that is gone (or soft-deleted) is ignorable, and only an
 //! accredited-programme requirement gets an IAPS flag.
 
-use delius_db::allocations::{self, Allocation, ComponentRow, NewContact, Parent, Transaction};
+use delius_db::allocations::{self, Allocation, ComponentRow, NewContact, Parent, Reads, Transaction};
 use delius_db::audit::{AuditTrail, Finish};
 
 use super::{Context, Handover, Outcome, Recorded, duplicate, manager_to_replace, validate};
@@ -88,8 +88,8 @@ async fn allocate(
     let keys = ctx.lookup_keys(kind, common, Some(TRANSFER_REASON), None);
     // One flight (with BEGIN): the lock first, then the reads.
     let q = Allocation::new(parent);
-    let (component, manager, lookups) =
-        futures_util::try_join!(q.lock_component(tx), q.active_manager(tx, ctx.at), q.lookups(tx, &keys))?;
+    let (component, Reads { manager, lookups, .. }) =
+        futures_util::try_join!(q.lock_component(tx), q.reads(tx, ctx.at, &keys))?;
     let component = component.ok_or_else(missing)?;
     trail.parameters.set("offenderId", component.offender_id);
     trail.parameters.set("eventId", component.event_id);

@@ -1,7 +1,7 @@
 //! Event (order) allocation: a new `order_manager`, the ETOS contact,
 //! the allocation-decision contact (SPOD03 or CADE), IAPS flag, CABI041.
 
-use delius_db::allocations::{self, Allocation, NewContact, Parent, Transaction};
+use delius_db::allocations::{self, Allocation, NewContact, Parent, Reads, Transaction};
 use delius_db::audit::{AuditTrail, Finish};
 
 use super::{Context, Handover, Outcome, Recorded, duplicate, manager_to_replace, validate};
@@ -24,8 +24,8 @@ pub(super) async fn allocate(
     let keys = ctx.lookup_keys(Kind::Event, common, Some(TRANSFER_REASON), spo_staff_code);
     // One flight (with BEGIN): the lock first, then the reads.
     let q = Allocation::new(Parent::Event { crn, event_number: &number });
-    let (event, manager, lookups) =
-        futures_util::try_join!(q.lock_event(tx), q.active_manager(tx, ctx.at), q.lookups(tx, &keys))?;
+    let (event, Reads { manager, lookups, .. }) =
+        futures_util::try_join!(q.lock_event(tx), q.reads(tx, ctx.at, &keys))?;
     let event = event.ok_or_else(|| AllocationError::NotFound(format!("Event {number} not found for crn {crn}")))?;
     trail.parameters.set("offenderId", event.offender_id);
     trail.parameters.set("eventId", event.event_id);

@@ -1,7 +1,7 @@
 //! Person allocation: a new community manager (`offender_manager`),
 //! responsible officer change, ROC and ETOM contacts, IAPS flag, CABI231.
 
-use delius_db::allocations::{self, Allocation, NewResponsibleOfficer, Parent, Transaction};
+use delius_db::allocations::{self, Allocation, NewResponsibleOfficer, Parent, Reads, Transaction};
 use delius_db::audit::{AuditTrail, Finish};
 
 use super::{Context, Handover, Outcome, Recorded, duplicate, manager_to_replace, validate};
@@ -20,12 +20,8 @@ pub(super) async fn allocate(
     let keys = ctx.lookup_keys(Kind::Person, common, None, None);
     // One flight (with BEGIN): the lock first, then the reads.
     let q = Allocation::new(Parent::Person { crn });
-    let (offender_id, manager, lookups, officer) = futures_util::try_join!(
-        q.lock_person(tx),
-        q.active_manager(tx, ctx.at),
-        q.lookups(tx, &keys),
-        q.active_responsible_officer(tx, ctx.at),
-    )?;
+    let (offender_id, reads) = futures_util::try_join!(q.lock_person(tx), q.reads(tx, ctx.at, &keys))?;
+    let Reads { manager, lookups, officer } = reads;
     let offender_id =
         offender_id.ok_or_else(|| AllocationError::NotFound(format!("Person with crn of {crn} not found")))?;
     trail.parameters.set("offenderId", offender_id);

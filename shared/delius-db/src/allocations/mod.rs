@@ -8,11 +8,13 @@
 //! (`query_typed`): parsed and run in one message, so nothing outlives the
 //! transaction (it works behind a transaction-mode pooler) and each is sent
 //! the moment its future is first polled. Every read keyed by the parent takes
-//! the parent's key rather than its id, so the lock and the reads need no
-//! answer from each other: they go out together with `BEGIN`, the lock first
-//! (statements of one flight run in order, each with a fresh snapshot, so the
-//! reads see what a concurrent allocation of the same parent committed before
-//! the lock was granted). Rows are read by column name.
+//! the parent's key rather than its id, so the lock and the reads (one
+//! statement, [`Allocation::reads`]) need no answer from each other: they go
+//! out together with `BEGIN`, the lock first (statements of one flight run in
+//! order, each with a fresh snapshot, so the reads see what a concurrent
+//! allocation of the same parent committed before the lock was granted; they
+//! cannot be one statement with the lock, whose snapshot predates the wait).
+//! Rows are read by column name.
 
 mod sql;
 
@@ -381,41 +383,19 @@ impl<'a> Allocation<'a> {
         }))
     }
 
-    /// The parent's live manager at `at`: allocated at or before, not ended
-    /// by then. More than one is an error, as in Delius.
-    pub async fn active_manager(&self, tx: &Transaction, at: NaiveDateTime) -> Result<Option<ManagerRow>, DbError> {
-        let rows = self.by_key(tx, self.sql.active_manager, &[(&at, Type::TIMESTAMP)]).await?;
-        if rows.len() > 1 {
-            return Err(DbError::NotFound(format!("more than one active {:?} manager at {at}", self.table)));
-        }
-        Ok(rows.first().map(|row| ManagerRow {
-            id: row.get("id"),
-            row_version: row.get("row_version"),
-            staff_id: row.get("staff_id"),
-            staff_code: row.get("staff_code"),
-            staff_name: StaffName {
-                forename: row.get("forename"),
-                forename2: row.get("forename2"),
-                surname: row.get("surname"),
-            },
-            team_id: row.get("team_id"),
-            team_code: row.get("team_code"),
-            team_description: row.get("team_description"),
-            probation_area_id: row.get("probation_area_id"),
-            partition_area_id: row.get("partition_area_id"),
-            allocation_date: row.get("allocation_date"),
-            end_date: row.get("end_date"),
-            pending_transfers: row.get("pending_transfers"),
-        }))
-    }
-
-    /// Team, allocation reason, staff, membership, transfer reason, SPO and
-    /// the new manager's id, in one statement.
-    pub async fn lookups(&self, tx: &Transaction, keys: &LookupKeys<'_>) -> Result<Lookups, DbError> {
-        let rows = tx
-            .query_typed(
-                self.sql.lookups,
+    /// Everything the allocation reads once its parent is locked, in one
+    /// statement: the parent's live manager at `at` (allocated at or before,
+    /// not ended by then), the lookups (team, allocation reason, staff,
+    /// membership, transfer reason, SPO and the new manager's id) and, for a
+    /// person, the responsible officer at `at`. More than one live manager or
+    /// officer is an error, as in Delius.
+    pub async fn reads(&self, tx: &Transaction, at: NaiveDateTime, keys: &LookupKeys<'_>) -> Result<Reads, DbError> {
+        let rows = self
+            .by_key(
+                tx,
+                self.sql.reads,
                 &[
+                    (&at, Type::TIMESTAMP),
                     (&keys.team_code, Type::BPCHAR),
                     (&keys.reason_dataset, Type::VARCHAR),
                     (&keys.reason_code, Type::VARCHAR),
@@ -425,63 +405,18 @@ impl<'a> Allocation<'a> {
                 ],
             )
             .await?;
-        let row = rows.first().ok_or_else(|| DbError::NotFound("the allocation lookups returned no row".into()))?;
-        let team = row.get::<_, Option<i64>>("team_id").map(|team_id| TeamRow {
-            team_id,
-            probation_area_id: row.get("team_provider_id"),
-            end_date: row.get("team_end_date"),
-            description: row.get("team_description"),
-            provider_description: row.get("provider_description"),
-        });
-        let reason = row
-            .get::<_, Option<i64>>("reason_id")
-            .map(|id| AllocationReasonRow { id, description: row.get("reason_description") });
-        let staff = match (row.get::<_, Option<i64>>("staff_id"), StaffName::from_row(row, "")) {
-            (Some(staff_id), Some(name)) => Some(StaffRow { staff_id, end_date: row.get("staff_end_date"), name }),
-            _ => None,
+        let row = rows.first().ok_or_else(|| DbError::NotFound("the allocation reads returned no row".into()))?;
+        let one = |column: &str, what: &str| -> Result<(), DbError> {
+            let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.get::<_, Option<i64>>(column)).collect();
+            ids.dedup();
+            if ids.len() > 1 {
+                return Err(DbError::NotFound(format!("more than one {what} at {at}")));
+            }
+            Ok(())
         };
-        Ok(Lookups {
-            team,
-            reason,
-            staff,
-            staff_in_team: row.get("staff_in_team"),
-            transfer_reason_id: row.get("transfer_reason_id"),
-            spo_staff_id: row.get("spo_staff_id"),
-            new_manager_id: row.get("new_manager_id"),
-        })
-    }
-
-    /// The person's responsible officer at `at` (person allocations only).
-    pub async fn active_responsible_officer(
-        &self,
-        tx: &Transaction,
-        at: NaiveDateTime,
-    ) -> Result<Option<ResponsibleOfficerRow>, DbError> {
-        self.expect(ManagerTable::Offender);
-        let rows = tx
-            .query_typed(sql::ACTIVE_RESPONSIBLE_OFFICER, &[(&self.crn, Type::BPCHAR), (&at, Type::TIMESTAMP)])
-            .await?;
-        if rows.len() > 1 {
-            return Err(DbError::NotFound(format!("more than one responsible officer at {at}")));
-        }
-        let details = |row: &Row, prefix: &str| {
-            let staff_name = StaffName::from_row(row, prefix)?;
-            row.get::<_, bool>(format!("{prefix}present").as_str()).then(|| OfficerDetails {
-                staff_name,
-                team_description: row.get::<_, Option<String>>(format!("{prefix}team").as_str()).unwrap_or_default(),
-                provider_description: row
-                    .get::<_, Option<String>>(format!("{prefix}provider").as_str())
-                    .unwrap_or_default(),
-            })
-        };
-        Ok(rows.first().map(|row| ResponsibleOfficerRow {
-            id: row.get("responsible_officer_id"),
-            row_version: row.get("row_version"),
-            start_date: row.get("start_date"),
-            end_date: row.get("end_date"),
-            community_manager: details(row, "cm_"),
-            prison_manager: details(row, "pm_"),
-        }))
+        one("m_id", &format!("active {:?} manager", self.table))?;
+        one("responsible_officer_id", "responsible officer")?;
+        Ok(Reads { manager: manager(row), lookups: lookups(row), officer: responsible_officer(row) })
     }
 
     /// Sets a manager's end date and active flag; returns the rows updated
@@ -539,6 +474,81 @@ impl<'a> Allocation<'a> {
         let rows = tx.query_typed(statement, &[(&id, Type::INT8)]).await?;
         Ok(!rows.is_empty())
     }
+}
+
+/// What [`Allocation::reads`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reads {
+    pub manager: Option<ManagerRow>,
+    pub lookups: Lookups,
+    /// Person allocations only.
+    pub officer: Option<ResponsibleOfficerRow>,
+}
+
+fn manager(row: &Row) -> Option<ManagerRow> {
+    Some(ManagerRow {
+        id: row.get::<_, Option<i64>>("m_id")?,
+        row_version: row.get("m_row_version"),
+        staff_id: row.get("m_staff_id"),
+        staff_code: row.get("m_staff_code"),
+        staff_name: StaffName::from_row(row, "m_")?,
+        team_id: row.get("m_team_id"),
+        team_code: row.get("m_team_code"),
+        team_description: row.get("m_team_description"),
+        probation_area_id: row.get("m_probation_area_id"),
+        partition_area_id: row.get("m_partition_area_id"),
+        allocation_date: row.get("m_allocation_date"),
+        end_date: row.get("m_end_date"),
+        pending_transfers: row.get("m_pending_transfers"),
+    })
+}
+
+fn lookups(row: &Row) -> Lookups {
+    let team = row.get::<_, Option<i64>>("team_id").map(|team_id| TeamRow {
+        team_id,
+        probation_area_id: row.get("team_provider_id"),
+        end_date: row.get("team_end_date"),
+        description: row.get("team_description"),
+        provider_description: row.get("provider_description"),
+    });
+    let reason = row
+        .get::<_, Option<i64>>("reason_id")
+        .map(|id| AllocationReasonRow { id, description: row.get("reason_description") });
+    let staff = match (row.get::<_, Option<i64>>("staff_id"), StaffName::from_row(row, "")) {
+        (Some(staff_id), Some(name)) => Some(StaffRow { staff_id, end_date: row.get("staff_end_date"), name }),
+        _ => None,
+    };
+    Lookups {
+        team,
+        reason,
+        staff,
+        staff_in_team: row.get("staff_in_team"),
+        transfer_reason_id: row.get("transfer_reason_id"),
+        spo_staff_id: row.get("spo_staff_id"),
+        new_manager_id: row.get("new_manager_id"),
+    }
+}
+
+fn responsible_officer(row: &Row) -> Option<ResponsibleOfficerRow> {
+    let id = row.get::<_, Option<i64>>("responsible_officer_id")?;
+    let details = |prefix: &str| {
+        let staff_name = StaffName::from_row(row, prefix)?;
+        row.get::<_, bool>(format!("{prefix}present").as_str()).then(|| OfficerDetails {
+            staff_name,
+            team_description: row.get::<_, Option<String>>(format!("{prefix}team").as_str()).unwrap_or_default(),
+            provider_description: row
+                .get::<_, Option<String>>(format!("{prefix}provider").as_str())
+                .unwrap_or_default(),
+        })
+    };
+    Some(ResponsibleOfficerRow {
+        id,
+        row_version: row.get("ro_row_version"),
+        start_date: row.get("ro_start_date"),
+        end_date: row.get("ro_end_date"),
+        community_manager: details("cm_"),
+        prison_manager: details("pm_"),
+    })
 }
 
 /// Ends a responsible officer; returns the rows updated (0 on a lost race).

@@ -13,9 +13,10 @@ use super::ManagerTable;
 pub(super) struct TableSql {
     /// Locks the parent (`$1`..`$3`) and reads what its checks need.
     pub lock: &'static str,
-    /// `$1`..`$3` the parent's key, `$4` the allocation date-time.
-    pub active_manager: &'static str,
-    pub lookups: &'static str,
+    /// Everything the allocation reads once the parent is locked, in one
+    /// statement: `$1`..`$3` the parent's key, `$4` the allocation date-time,
+    /// `$5`..`$10` the lookup keys (see `reads!`).
+    pub reads: &'static str,
     pub end_manager: &'static str,
     pub insert_manager: &'static str,
     /// `None` for licence conditions: they have no IAPS flag.
@@ -49,80 +50,137 @@ macro_rules! component_ids {
     };
 }
 
+/// The reads of one allocation, as one statement, one row per combination
+/// of the parent's live managers and (for a person) responsible officers at
+/// `$4`: none or one each, more is an error the caller reports. Columns:
+/// - the lookups the allocation is validated against (always there; what is
+///   missing comes back as NULLs): team `$5`, allocation reason `$7` of the
+///   reference data set `$6`, staff `$8`, transfer reason `$9`, SPO `$10`,
+///   and the new manager's id;
+/// - `m_`: the manager live at `$4` (allocated at or before it, not ended by
+///   then), with its staff and team, and the parent's pending (`PN`)
+///   transfers;
+/// - `$officer` joins the responsible officer `ro` (person allocations), or
+///   a NULL `responsible_officer_id`.
+macro_rules! reads {
+    ($table:literal, $id:literal, $parent:literal, $staff:literal, $team:literal, $transfers:literal,
+     $parent_ids:expr, $officer:expr) => {
+        concat!(
+            "SELECT nextval('",
+            $id,
+            "_seq') AS new_manager_id, l.*, m.*, ro.* FROM (",
+            "SELECT t.team_id, t.probation_area_id AS team_provider_id, t.end_date AS team_end_date, ",
+            "t.description AS team_description, pa.description AS provider_description, ",
+            "r.standard_reference_list_id AS reason_id, r.code_description AS reason_description, ",
+            "s.staff_id, s.end_date AS staff_end_date, s.forename, s.forename2, s.surname, ",
+            "EXISTS (SELECT 1 FROM staff_team st WHERE st.staff_id = s.staff_id AND st.team_id = t.team_id) ",
+            "AS staff_in_team, tr.transfer_reason_id, spo.staff_id AS spo_staff_id ",
+            "FROM (SELECT 1) one ",
+            "LEFT JOIN team t ON t.code = $5 ",
+            "LEFT JOIN probation_area pa ON pa.probation_area_id = t.probation_area_id ",
+            "LEFT JOIN (r_standard_reference_list r JOIN r_reference_data_master rm ",
+            "ON rm.reference_data_master_id = r.reference_data_master_id AND rm.code_set_name = $6) ",
+            "ON r.code_value = $7 ",
+            "LEFT JOIN staff s ON s.officer_code = $8 ",
+            "LEFT JOIN r_transfer_reason tr ON tr.code = $9 ",
+            "LEFT JOIN staff spo ON spo.officer_code = $10",
+            ") l LEFT JOIN (",
+            "SELECT m.",
+            $id,
+            " AS m_id, m.row_version AS m_row_version, m.",
+            $staff,
+            " AS m_staff_id, ",
+            "rtrim(s.officer_code) AS m_staff_code, s.forename AS m_forename, s.forename2 AS m_forename2, ",
+            "s.surname AS m_surname, m.",
+            $team,
+            " AS m_team_id, rtrim(t.code) AS m_team_code, ",
+            "t.description AS m_team_description, m.probation_area_id AS m_probation_area_id, ",
+            "m.partition_area_id AS m_partition_area_id, m.allocation_date AS m_allocation_date, ",
+            "m.end_date AS m_end_date, ",
+            "(SELECT COUNT(*) FROM ",
+            $transfers,
+            " x ",
+            "JOIN r_standard_reference_list xs ON xs.standard_reference_list_id = x.transfer_status_id ",
+            "WHERE x.",
+            $parent,
+            " = m.",
+            $parent,
+            " AND xs.code_value = 'PN' AND x.soft_deleted = 0) ",
+            "AS m_pending_transfers ",
+            "FROM ",
+            $table,
+            " m ",
+            "JOIN staff s ON s.staff_id = m.",
+            $staff,
+            " ",
+            "JOIN team t ON t.team_id = m.",
+            $team,
+            " ",
+            "WHERE m.",
+            $parent,
+            " IN (",
+            $parent_ids,
+            ") AND m.allocation_date <= $4 ",
+            "AND (m.end_date IS NULL OR m.end_date > $4) AND m.soft_deleted = 0 ",
+            "LIMIT 2",
+            ") m ON true ",
+            $officer
+        )
+    };
+}
+
+/// No responsible officer: the allocation is not of a person.
+macro_rules! no_officer {
+    () => {
+        "CROSS JOIN (SELECT NULL::bigint AS responsible_officer_id) ro"
+    };
+}
+
+/// The responsible officer of the person with CRN `$1` live at `$4` (no
+/// soft-delete column, as in Delius), with the staff, team and provider of
+/// its community (`cm_`) or prison (`pm_`) manager.
+macro_rules! responsible_officer {
+    () => {
+        concat!(
+            "LEFT JOIN (",
+            "SELECT ro.responsible_officer_id, ro.row_version AS ro_row_version, ro.start_date AS ro_start_date, ",
+            "ro.end_date AS ro_end_date, ",
+            "s.forename AS cm_forename, s.forename2 AS cm_forename2, s.surname AS cm_surname, ",
+            "t.description AS cm_team, pa.description AS cm_provider, ",
+            "ps.forename AS pm_forename, ps.forename2 AS pm_forename2, ps.surname AS pm_surname, ",
+            "pt.description AS pm_team, ppa.description AS pm_provider, ",
+            "ro.offender_manager_id IS NOT NULL AS cm_present, ",
+            "ro.prison_offender_manager_id IS NOT NULL AS pm_present ",
+            "FROM responsible_officer ro ",
+            "LEFT JOIN offender_manager om ON om.offender_manager_id = ro.offender_manager_id ",
+            "LEFT JOIN staff s ON s.staff_id = om.allocation_staff_id ",
+            "LEFT JOIN team t ON t.team_id = om.team_id ",
+            "LEFT JOIN probation_area pa ON pa.probation_area_id = om.probation_area_id ",
+            "LEFT JOIN prison_offender_manager pom ON pom.prison_offender_manager_id = ro.prison_offender_manager_id ",
+            "LEFT JOIN staff ps ON ps.staff_id = pom.allocation_staff_id ",
+            "LEFT JOIN team pt ON pt.team_id = pom.allocation_team_id ",
+            "LEFT JOIN probation_area ppa ON ppa.probation_area_id = pom.probation_area_id ",
+            "WHERE ro.offender_id IN (",
+            person_ids!(),
+            ") AND ro.start_date <= $4 ",
+            "AND (ro.end_date IS NULL OR ro.end_date > $4) ",
+            "LIMIT 2",
+            ") ro ON true"
+        )
+    };
+}
+
 /// The statements of one manager table. `$parent_ids` selects the parent's
 /// id from its key.
 macro_rules! table_sql {
     (
         table: $table:literal, id: $id:literal, parent: $parent:literal, staff: $staff:literal,
         team: $team:literal, transfers: $transfers:literal, parent_ids: $parent_ids:expr,
-        lock: $lock:expr, insert_manager: $insert:expr, flag_iaps: $iaps:expr $(,)?
+        officer: $officer:expr, lock: $lock:expr, insert_manager: $insert:expr, flag_iaps: $iaps:expr $(,)?
     ) => {
         TableSql {
             lock: $lock,
-            // The manager live at $4 (allocated at or before it, not ended by
-            // then), with its staff and team, and the parent's pending (`PN`)
-            // transfers.
-            active_manager: concat!(
-                "SELECT m.",
-                $id,
-                " AS id, m.row_version, m.",
-                $staff,
-                " AS staff_id, ",
-                "rtrim(s.officer_code) AS staff_code, s.forename, s.forename2, s.surname, ",
-                "m.",
-                $team,
-                " AS team_id, rtrim(t.code) AS team_code, t.description AS team_description, ",
-                "m.probation_area_id, m.partition_area_id, m.allocation_date, m.end_date, ",
-                "(SELECT COUNT(*) FROM ",
-                $transfers,
-                " x ",
-                "JOIN r_standard_reference_list xs ON xs.standard_reference_list_id = x.transfer_status_id ",
-                "WHERE x.",
-                $parent,
-                " = m.",
-                $parent,
-                " AND xs.code_value = 'PN' AND x.soft_deleted = 0) ",
-                "AS pending_transfers ",
-                "FROM ",
-                $table,
-                " m ",
-                "JOIN staff s ON s.staff_id = m.",
-                $staff,
-                " ",
-                "JOIN team t ON t.team_id = m.",
-                $team,
-                " ",
-                "WHERE m.",
-                $parent,
-                " IN (",
-                $parent_ids,
-                ") AND m.allocation_date <= $4 ",
-                "AND (m.end_date IS NULL OR m.end_date > $4) AND m.soft_deleted = 0 ",
-                "LIMIT 2"
-            ),
-            // Everything the allocation is validated against, plus the new
-            // manager's id. Always exactly one row; missing things come back
-            // as NULLs.
-            lookups: concat!(
-                "SELECT t.team_id, t.probation_area_id AS team_provider_id, t.end_date AS team_end_date, ",
-                "t.description AS team_description, pa.description AS provider_description, ",
-                "r.standard_reference_list_id AS reason_id, r.code_description AS reason_description, ",
-                "s.staff_id, s.end_date AS staff_end_date, s.forename, s.forename2, s.surname, ",
-                "EXISTS (SELECT 1 FROM staff_team st WHERE st.staff_id = s.staff_id AND st.team_id = t.team_id) ",
-                "AS staff_in_team, ",
-                "tr.transfer_reason_id, spo.staff_id AS spo_staff_id, nextval('",
-                $id,
-                "_seq') AS new_manager_id ",
-                "FROM (SELECT 1) one ",
-                "LEFT JOIN team t ON t.code = $1 ",
-                "LEFT JOIN probation_area pa ON pa.probation_area_id = t.probation_area_id ",
-                "LEFT JOIN (r_standard_reference_list r JOIN r_reference_data_master rm ",
-                "ON rm.reference_data_master_id = r.reference_data_master_id AND rm.code_set_name = $2) ",
-                "ON r.code_value = $3 ",
-                "LEFT JOIN staff s ON s.officer_code = $4 ",
-                "LEFT JOIN r_transfer_reason tr ON tr.code = $5 ",
-                "LEFT JOIN staff spo ON spo.officer_code = $6"
-            ),
+            reads: reads!($table, $id, $parent, $staff, $team, $transfers, $parent_ids, $officer),
             // The end date and active flag, under the optimistic lock on
             // `row_version`; a row back when it was updated.
             end_manager: concat!(
@@ -261,6 +319,7 @@ macro_rules! component_lock {
 static OFFENDER: TableSql = table_sql! {
     table: "offender_manager", id: "offender_manager_id", parent: "offender_id", staff: "allocation_staff_id",
     team: "team_id", transfers: "offender_transfer", parent_ids: person_ids!(),
+    officer: responsible_officer!(),
     // No soft-delete filter, as in Delius. The parent locks are NO KEY
     // UPDATE: they serialise allocations of the same parent, yet do not block
     // other writers' foreign-key checks (KEY SHARE) on the row.
@@ -284,6 +343,7 @@ static OFFENDER: TableSql = table_sql! {
 static ORDER: TableSql = table_sql! {
     table: "order_manager", id: "order_manager_id", parent: "event_id", staff: "allocation_staff_id",
     team: "allocation_team_id", transfers: "order_transfer", parent_ids: event_ids!(),
+    officer: no_officer!(),
     lock: "SELECT e.event_id, e.offender_id, e.active_flag FROM event e \
            JOIN offender o ON o.offender_id = e.offender_id \
            WHERE o.crn = $1 AND e.event_number = $2 AND e.soft_deleted = 0 FOR NO KEY UPDATE OF e",
@@ -301,6 +361,7 @@ static ORDER: TableSql = table_sql! {
 static REQUIREMENT: TableSql = table_sql! {
     table: "rqmnt_manager", id: "rqmnt_manager_id", parent: "rqmnt_id", staff: "allocated_staff_id",
     team: "allocated_team_id", transfers: "rqmnt_transfer", parent_ids: component_ids!(),
+    officer: no_officer!(),
     // By primary key, soft-deleted or not, as in Delius.
     lock: component_lock!(
         "rqmnt", "r", "rqmnt_id",
@@ -324,6 +385,7 @@ static LICENCE_CONDITION: TableSql = table_sql! {
     table: "lic_condition_manager", id: "lic_condition_manager_id", parent: "lic_condition_id",
     staff: "allocated_staff_id", team: "allocated_team_id", transfers: "lic_condition_transfer",
     parent_ids: component_ids!(),
+    officer: no_officer!(),
     // By primary key, live only: a soft-deleted condition counts as gone.
     lock: component_lock!(
         "lic_condition", "l", "lic_condition_id",
@@ -353,31 +415,6 @@ pub(super) const INSERT_CONTACT: &str = concat!(
     "SELECT nextval('contact_id_seq'), $2, $3, $4, $14, ct.contact_type_id, $5, $6, $7, $8, $9, $10, $10, $9, ",
     "0, COALESCE($11, ct.sensitive_contact), 0, 0, 0, $12, $12, $13, $13 ",
     "FROM r_contact_type ct WHERE ct.code = $1 RETURNING 1"
-);
-
-/// The responsible officer of the person with CRN `$1` live at `$2` (no
-/// soft-delete column, as in Delius), with the staff, team and provider of
-/// its community (`cm_`) or prison (`pm_`) manager.
-pub(super) const ACTIVE_RESPONSIBLE_OFFICER: &str = concat!(
-    "SELECT ro.responsible_officer_id, ro.row_version, ro.start_date, ro.end_date, ",
-    "s.forename AS cm_forename, s.forename2 AS cm_forename2, s.surname AS cm_surname, ",
-    "t.description AS cm_team, pa.description AS cm_provider, ",
-    "ps.forename AS pm_forename, ps.forename2 AS pm_forename2, ps.surname AS pm_surname, ",
-    "pt.description AS pm_team, ppa.description AS pm_provider, ",
-    "ro.offender_manager_id IS NOT NULL AS cm_present, ro.prison_offender_manager_id IS NOT NULL AS pm_present ",
-    "FROM responsible_officer ro ",
-    "LEFT JOIN offender_manager om ON om.offender_manager_id = ro.offender_manager_id ",
-    "LEFT JOIN staff s ON s.staff_id = om.allocation_staff_id ",
-    "LEFT JOIN team t ON t.team_id = om.team_id ",
-    "LEFT JOIN probation_area pa ON pa.probation_area_id = om.probation_area_id ",
-    "LEFT JOIN prison_offender_manager pom ON pom.prison_offender_manager_id = ro.prison_offender_manager_id ",
-    "LEFT JOIN staff ps ON ps.staff_id = pom.allocation_staff_id ",
-    "LEFT JOIN team pt ON pt.team_id = pom.allocation_team_id ",
-    "LEFT JOIN probation_area ppa ON ppa.probation_area_id = pom.probation_area_id ",
-    "WHERE ro.offender_id IN (",
-    person_ids!(),
-    ") AND ro.start_date <= $2 AND (ro.end_date IS NULL OR ro.end_date > $2) ",
-    "LIMIT 2"
 );
 
 pub(super) const END_RESPONSIBLE_OFFICER: &str = "UPDATE responsible_officer SET end_date = $2, \
