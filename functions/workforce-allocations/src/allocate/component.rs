@@ -86,17 +86,18 @@ async fn allocate(
     let crn = crn.trim();
     let number = event_number.to_string();
     let keys = ctx.lookup_keys(kind, common, Some(TRANSFER_REASON), None);
-    // One flight (with BEGIN): the lock first, then the reads.
+    // One flight (with BEGIN): the lock, then the reads. The lock's outcome
+    // is looked at first (its failure fails the reads too).
     let q = Allocation::new(parent);
-    let (component, Reads { manager, lookups, .. }) =
-        futures_util::try_join!(q.lock_component(tx), q.reads(tx, ctx.at, &keys))?;
-    let component = component.ok_or_else(missing)?;
+    let (locked, reads) = futures_util::join!(q.lock_component(tx), q.reads(tx, ctx.at, &keys));
+    let component = locked?.ok_or_else(missing)?;
     trail.parameters.set("offenderId", component.offender_id);
     trail.parameters.set("eventId", component.event_id);
     // Delius audits a licence condition under the requirement's key too.
     trail.parameters.set("requirementId", component.id);
     // PKG_TRIGGERSUPPORT.PROCREBUILDOPTTABLES is Oracle-only: skipped (see person.rs).
     check_component(&component, names, crn, &number)?;
+    let Reads { manager, lookups, .. } = reads?;
 
     let id = component.id;
     let Some(manager) = manager_to_replace(

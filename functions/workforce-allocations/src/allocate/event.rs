@@ -22,17 +22,18 @@ pub(super) async fn allocate(
     let number = detail.event_number.to_string();
     let spo_staff_code = detail.spo_staff_code.as_deref().map(str::trim).filter(|code| !code.is_empty());
     let keys = ctx.lookup_keys(Kind::Event, common, Some(TRANSFER_REASON), spo_staff_code);
-    // One flight (with BEGIN): the lock first, then the reads.
+    // One flight (with BEGIN): the lock, then the reads. The lock's outcome
+    // is looked at first (its failure fails the reads too).
     let q = Allocation::new(Parent::Event { crn, event_number: &number });
-    let (event, Reads { manager, lookups, .. }) =
-        futures_util::try_join!(q.lock_event(tx), q.reads(tx, ctx.at, &keys))?;
-    let event = event.ok_or_else(|| AllocationError::NotFound(format!("Event {number} not found for crn {crn}")))?;
+    let (locked, reads) = futures_util::join!(q.lock_event(tx), q.reads(tx, ctx.at, &keys));
+    let event = locked?.ok_or_else(|| AllocationError::NotFound(format!("Event {number} not found for crn {crn}")))?;
     trail.parameters.set("offenderId", event.offender_id);
     trail.parameters.set("eventId", event.event_id);
     // PKG_TRIGGERSUPPORT.PROCREBUILDOPTTABLES is Oracle-only: skipped (see person.rs).
     if !event.active {
         return Err(AllocationError::NotActive(format!("Event with number of {number} not active")));
     }
+    let Reads { manager, lookups, .. } = reads?;
 
     let Some(manager) = manager_to_replace(
         manager.as_ref(),

@@ -18,13 +18,14 @@ pub(super) async fn allocate(
     let common = &detail.common;
     let crn = detail.crn.trim();
     let keys = ctx.lookup_keys(Kind::Person, common, None, None);
-    // One flight (with BEGIN): the lock first, then the reads.
+    // One flight (with BEGIN): the lock, then the reads. The lock's outcome
+    // is looked at first (its failure fails the reads too).
     let q = Allocation::new(Parent::Person { crn });
-    let (offender_id, reads) = futures_util::try_join!(q.lock_person(tx), q.reads(tx, ctx.at, &keys))?;
-    let Reads { manager, lookups, officer } = reads;
+    let (locked, reads) = futures_util::join!(q.lock_person(tx), q.reads(tx, ctx.at, &keys));
     let offender_id =
-        offender_id.ok_or_else(|| AllocationError::NotFound(format!("Person with crn of {crn} not found")))?;
+        locked?.ok_or_else(|| AllocationError::NotFound(format!("Person with crn of {crn} not found")))?;
     trail.parameters.set("offenderId", offender_id);
+    let Reads { manager, lookups, officer } = reads?;
     // Delius would now register PKG_TRIGGERSUPPORT.PROCREBUILDOPTTABLES(offender_id)
     // to run after the commit. It is an Oracle-only procedure with no
     // PostgreSQL counterpart, so it is skipped.

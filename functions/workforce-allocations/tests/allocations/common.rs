@@ -225,7 +225,7 @@ pub async fn case(
 ) -> (Harness, Counts, Vec<String>) {
     let h = Harness::new().await;
     if !arrange.is_empty() {
-        h.client.batch_execute(arrange).await.unwrap_or_else(|e| panic!("{arrange}: {e}"));
+        h.client.batch_execute(arrange).await.unwrap_or_else(|e| panic!("{arrange}: {:?}", e.as_db_error()));
     }
     let (_, before, failed) = case_on(&h, kind, body, crn).await;
     (h, before, failed)
