@@ -32,14 +32,10 @@ pub const ALLOCATION_TARGET_MS: f64 = 4.0;
 /// enough; a round trip added by the code shows in every request.
 pub const GET_ROUND_TRIPS: f64 = 1.0;
 pub const WRITE_ROUND_TRIPS: f64 = 3.0;
-/// Per allocation message: today's count, not the goal. Each message waits for
-/// `BEGIN` (with its `SET LOCAL` bounds), the preparation of its statements
-/// (re-prepared in every transaction, so that nothing outlives it behind a
-/// transaction-mode pooler), the parent's lock, the lookups, the writes and
-/// `COMMIT`: 6, plus a fraction for the batch's own work spread over its
-/// messages. The target is 3, as for the writes; lower this when the
-/// allocations get there.
-pub const ALLOCATION_ROUND_TRIPS: f64 = 6.5;
+/// Per allocation message, as for the writes: `BEGIN` (with its `SET LOCAL`
+/// bounds) with the parent's lock and every lookup, the writes with the
+/// success audit row, `COMMIT`.
+pub const ALLOCATION_ROUND_TRIPS: f64 = 3.0;
 
 /// An allocation batch's round trips per message, split flights (see above)
 /// spread over its ten messages rounded away: a round trip the code adds

@@ -3,14 +3,12 @@
 //!
 //! Behind a transaction-mode pooler (PgBouncer, RDS Proxy) consecutive
 //! transactions of one connection may run on different server connections, so
-//! nothing here leaves state behind a transaction: the statement cache is
-//! emptied (and its statements closed) before every COMMIT or ROLLBACK, the
-//! timeouts are `SET LOCAL`, and queries outside a transaction use the unnamed
-//! statement (`query_typed`).
+//! nothing here leaves state behind a transaction: every statement is typed
+//! and unnamed (`query_typed`), nothing is prepared, and the timeouts are
+//! `SET LOCAL` (see [`crate::transaction`]).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
@@ -24,8 +22,7 @@ use crate::error::DbError;
 use crate::secrets;
 use crate::tls::{self, RustlsConnect, TlsConfig};
 
-/// A pooled connection: derefs to [`tokio_postgres::Client`] and offers
-/// `prepare_cached`.
+/// A pooled connection: derefs to [`tokio_postgres::Client`].
 pub type Client = managed::Object<DeliusManager>;
 
 /// Opens connections on demand, resolving the credentials (and fetching the
@@ -146,51 +143,6 @@ fn hosts(config: &tokio_postgres::Config) -> String {
     names.join(",")
 }
 
-/// A transaction that leaves nothing behind on its server connection: its
-/// cached statements are closed before COMMIT or ROLLBACK (also when it is
-/// dropped, which rolls back). Derefs to deadpool's transaction.
-pub struct Transaction<'a> {
-    inner: Option<deadpool_postgres::Transaction<'a>>,
-    cache: Arc<deadpool_postgres::StatementCache>,
-}
-
-impl<'a> std::ops::Deref for Transaction<'a> {
-    type Target = deadpool_postgres::Transaction<'a>;
-
-    fn deref(&self) -> &Self::Target {
-        self.inner.as_ref().expect("a transaction is used only until it ends")
-    }
-}
-
-impl std::ops::DerefMut for Transaction<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.inner.as_mut().expect("a transaction is used only until it ends")
-    }
-}
-
-impl Transaction<'_> {
-    pub async fn commit(mut self) -> Result<(), DbError> {
-        let tx = self.inner.take().expect("a transaction ends once");
-        // Statements dropped now are closed (Close is queued) before COMMIT.
-        self.cache.clear();
-        Ok(tx.commit().await?)
-    }
-
-    pub async fn rollback(mut self) -> Result<(), DbError> {
-        let tx = self.inner.take().expect("a transaction ends once");
-        self.cache.clear();
-        Ok(tx.rollback().await?)
-    }
-}
-
-impl Drop for Transaction<'_> {
-    fn drop(&mut self) {
-        // Runs before `inner` is dropped, so the Close messages go ahead of
-        // tokio-postgres's ROLLBACK.
-        self.cache.clear();
-    }
-}
-
 /// The Delius database of one function container.
 pub struct Database {
     pool: managed::Pool<DeliusManager>,
@@ -250,25 +202,6 @@ impl Database {
     /// for transactions that send it pipelined with their first statements.
     pub fn begin_statement(&self) -> String {
         format!("BEGIN; {}", self.set_local)
-    }
-
-    /// Opens a transaction whose lock waits and statements are bounded
-    /// (`SET LOCAL lock_timeout`, `statement_timeout`), with no round trip
-    /// added: the `SET LOCAL`s are sent right behind `BEGIN` and their answer
-    /// is not waited for. They cannot fail with the values built at init, and
-    /// if they ever did, the transaction would be aborted and the caller's
-    /// first statement would fail.
-    pub async fn begin<'a>(&self, client: &'a mut Client) -> Result<Transaction<'a>, DbError> {
-        let cache = client.statement_cache.clone();
-        let tx = client.transaction().await?;
-        {
-            // tokio-postgres queues a request on its future's first poll.
-            let mut set = std::pin::pin!(tx.batch_execute(&self.set_local));
-            if let Poll::Ready(Err(e)) = set.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-                return Err(e.into());
-            }
-        }
-        Ok(Transaction { inner: Some(tx), cache })
     }
 
     /// Runs one request's or record's database work under its client-side

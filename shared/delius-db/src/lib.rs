@@ -19,5 +19,6 @@ pub mod tls;
 pub mod transaction;
 
 pub use config::{ConfigError, CredentialSource, DatabaseConfig, Timeouts};
-pub use db::{Client, Database, Transaction};
+pub use db::{Client, Database};
 pub use error::DbError;
+pub use transaction::Transaction;

@@ -3,8 +3,9 @@
 //! Between a Lambda function and the database every round trip costs about a
 //! millisecond, so `BEGIN` is not sent on its own: it goes out in the same flight as the work's first statements ([`Transaction::begin`]; tokio-postgres sends
 //! a request when its future is first polled and pipelines requests polled
-//! together; the server runs them in order). Every transaction of the writes
-//! is opened here, in one place.
+//! together; the server runs them in order). Every write transaction (the
+//! HTTP writes and the allocations, through [`crate::audit::audited`]) is
+//! opened here, in one place.
 //!
 //! The transaction owns its pooled connection. Should it be dropped before
 //! `COMMIT` or `ROLLBACK` went out (a cancelled request), the connection is

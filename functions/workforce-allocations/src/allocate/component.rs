@@ -1,137 +1,171 @@
-//! What a requirement and a licence condition allocation share once their
-//! parent is locked and checked: both are sentence components, with a manager
-//! of the same shape, the `COMPONENT` transfer reason, the requirement
-//! managers' allocation reasons and an ETRC transfer contact.
+//! Requirement and licence-condition allocations. Both are sentence
+//! components, with a manager of the same shape (`rqmnt_manager`,
+//! `lic_condition_manager`), the `COMPONENT` transfer reason, the requirement
+//! managers' allocation reasons, an ETRC transfer contact and CABI038 (with
+//! a licence condition under `requirementId`). They differ in that a
+//! licence condition that is gone (or soft-deleted) is ignorable, and only an
+//! accredited-programme requirement gets an IAPS flag.
 
-use delius_db::allocations::{LookupKeys, NewContact, NewManager, Statements, Transaction};
-use delius_db::audit::Parameters;
+use delius_db::allocations::{self, Allocation, ComponentRow, NewContact, Parent, Reads, Transaction};
+use delius_db::audit::{AuditTrail, Finish};
 
-use super::{Context, Handover, Recorded, audit_success, check_date_conflict, duplicate, is_duplicate, validate};
-use crate::detail::{Common, Kind};
+use super::{Context, Handover, Outcome, Recorded, duplicate, manager_to_replace, validate};
+use crate::detail::{Common, Kind, LicenceConditionDetail, RequirementDetail};
 use crate::error::AllocationError;
-use crate::notes;
 
 const TRANSFER_REASON: &str = "COMPONENT";
 
-/// The locked and checked component.
-pub(super) struct Component<'a> {
-    pub kind: Kind,
-    /// `rqmnt_id` or `lic_condition_id`.
-    pub id: i64,
-    pub offender_id: i64,
-    pub event_id: i64,
-    pub event_number: &'a str,
-    pub main_category: Option<&'a str>,
-    pub sub_category: Option<&'a str>,
-    /// Whether to set the IAPS flag (accredited programme requirements).
-    pub flag_iaps: bool,
+pub(super) async fn allocate_requirement(
+    tx: &Transaction,
+    ctx: &Context<'_>,
+    detail: &RequirementDetail,
+    crn: &str,
+    trail: &mut AuditTrail,
+) -> Outcome {
+    let id = detail.requirement_id;
+    let parent = Parent::Requirement { rqmnt_id: id };
+    let missing = || AllocationError::NotFound(format!("Requirement with id of {id} not found"));
+    allocate(tx, ctx, &detail.common, parent, detail.event_number, crn, missing, trail).await
 }
 
-impl Component<'_> {
-    /// Delius' names of the component's manager, for messages.
-    fn manager_names(&self) -> (&'static str, &'static str) {
-        match self.kind {
-            Kind::LicenceCondition => ("Licence Condition Manager for licence condition", "licence condition manager"),
-            _ => ("Requirement Manager for requirement", "requirement manager"),
-        }
-    }
+pub(super) async fn allocate_licence_condition(
+    tx: &Transaction,
+    ctx: &Context<'_>,
+    detail: &LicenceConditionDetail,
+    crn: &str,
+    trail: &mut AuditTrail,
+) -> Outcome {
+    let id = detail.licence_condition_id;
+    let parent = Parent::LicenceCondition { lic_condition_id: id };
+    // "Requirement" is Delius' own wording for a licence condition that is gone.
+    let missing = || AllocationError::ignorable("Requirement no longer exists", vec![("id", id.to_string())]);
+    allocate(tx, ctx, &detail.common, parent, detail.event_number, crn, missing, trail).await
 }
 
-/// The manager hand-over of a component: duplicate and date checks, pending
-/// transfers (ignorable), validation, then the new manager, the ended one, the
-/// ETRC contact, the IAPS flag if asked and the audit row, in one pipelined
-/// batch.
-pub(super) async fn hand_over(
-    tx: &Transaction<'_>,
-    st: &Statements,
+/// Delius' names of a component kind, for messages.
+struct Names {
+    kind: Kind,
+    /// As in "Requirement 12 not for X123456".
+    component: &'static str,
+    /// As in "Requirement Manager for requirement 12 at ... not found".
+    manager_label: &'static str,
+    /// As in "the requirement manager was changed by another transaction".
+    manager: &'static str,
+}
+
+const REQUIREMENT: Names = Names {
+    kind: Kind::Requirement,
+    component: "Requirement",
+    manager_label: "Requirement Manager for requirement",
+    manager: "requirement manager",
+};
+
+const LICENCE_CONDITION: Names = Names {
+    kind: Kind::LicenceCondition,
+    component: "Licence Condition",
+    manager_label: "Licence Condition Manager for licence condition",
+    manager: "licence condition manager",
+};
+
+#[allow(clippy::too_many_arguments)]
+async fn allocate(
+    tx: &Transaction,
     ctx: &Context<'_>,
     common: &Common,
-    component: &Component<'_>,
-    params: &Parameters,
-) -> Result<Recorded, AllocationError> {
-    let (kind, id) = (component.kind, component.id);
-    let reason_code = common.reason().code(kind);
-    let keys = LookupKeys {
-        team_code: common.team_code.trim(),
-        reason_dataset: kind.reason_dataset(),
-        reason_code,
-        staff_code: common.staff_code.trim(),
-        transfer_reason_code: Some(TRANSFER_REASON),
-        spo_staff_code: None,
+    parent: Parent<'_>,
+    event_number: i64,
+    crn: &str,
+    missing: impl FnOnce() -> AllocationError,
+    trail: &mut AuditTrail,
+) -> Outcome {
+    let names = match parent {
+        Parent::LicenceCondition { .. } => &LICENCE_CONDITION,
+        _ => &REQUIREMENT,
     };
-    let (manager_label, manager_name) = component.manager_names();
-    let (manager, lookups) = futures_util::try_join!(st.active_manager(tx, id, ctx.at), st.lookups(tx, &keys))?;
-    let manager = manager
-        .ok_or_else(|| AllocationError::NotFound(format!("{manager_label} {id} at {} not found", ctx.created_date)))?;
-    if is_duplicate(&manager, common) {
-        return duplicate(tx, ctx, params).await;
-    }
-    check_date_conflict(&manager, ctx.at)?;
-    if manager.pending_transfers > 0 {
-        let mut properties = vec![("eventNumber", component.event_number.to_string())];
-        if let Some(main) = component.main_category {
-            properties.push(("mainCategory", main.to_string()));
-        }
-        if let Some(sub) = component.sub_category {
-            properties.push(("subCategory", sub.to_string()));
-        }
-        return Err(AllocationError::ignorable("Pending transfer exists in Delius", properties));
-    }
-    let valid = validate(&lookups, manager.probation_area_id, common, ctx.at, kind, reason_code)?;
-    let transfer_reason_id = lookups.transfer_reason_id.ok_or_else(|| {
-        AllocationError::NotFound(format!("Transfer Reason with code of {TRANSFER_REASON} not found"))
-    })?;
+    let kind = names.kind;
+    let crn = crn.trim();
+    let number = event_number.to_string();
+    let keys = ctx.lookup_keys(kind, common, Some(TRANSFER_REASON), None);
+    // One flight (with BEGIN): the lock, then the reads. The lock's outcome
+    // is looked at first (its failure fails the reads too).
+    let q = Allocation::new(parent);
+    let (locked, reads) = futures_util::join!(q.lock_component(tx), q.reads(tx, ctx.at, &keys));
+    let component = locked?.ok_or_else(missing)?;
+    trail.parameters.set("offenderId", component.offender_id);
+    trail.parameters.set("eventId", component.event_id);
+    // Delius audits a licence condition under the requirement's key too.
+    trail.parameters.set("requirementId", component.id);
+    // PKG_TRIGGERSUPPORT.PROCREBUILDOPTTABLES is Oracle-only: skipped (see person.rs).
+    check_component(&component, names, crn, &number)?;
+    let Reads { manager, lookups, .. } = reads?;
 
-    let handover = Handover::new(&manager, ctx);
-    let new_manager = NewManager {
-        id: lookups.new_manager_id,
-        parent_id: id,
-        staff_id: valid.staff.staff_id,
-        team_id: valid.team.team_id,
-        probation_area_id: manager.probation_area_id,
-        partition_area_id: manager.partition_area_id,
-        allocation_date: ctx.at,
-        end_date: handover.new_end,
-        allocation_reason_id: valid.reason.id,
-        active: handover.new_active,
-        transfer_reason_id: Some(transfer_reason_id),
-    };
-    let transfer_notes = notes::transfer(
+    let id = component.id;
+    let Some(manager) = manager_to_replace(
+        manager.as_ref(),
+        common,
         ctx.at,
-        &valid.team.provider_description,
-        &manager.team_description,
-        &manager.staff_name.display_name(),
-    );
+        || format!("{} {id} at {} not found", names.manager_label, ctx.created_date),
+        || AllocationError::ignorable("Pending transfer exists in Delius", pending_properties(&component)),
+    )?
+    else {
+        return duplicate(tx, trail).await;
+    };
+    let valid = validate(&lookups, manager.probation_area_id, common, ctx.at, kind, keys.reason_code)?;
+    let handover = Handover::new(manager, &valid, &lookups, id, Some(TRANSFER_REASON), ctx)?;
     let (rqmnt_id, lic_condition_id) = match kind {
         Kind::LicenceCondition => (None, Some(id)),
         _ => (Some(id), None),
     };
     let transfer = NewContact {
-        type_code: "ETRC",
-        offender_id: component.offender_id,
         event_id: Some(component.event_id),
         rqmnt_id,
         lic_condition_id,
-        date: ctx.at.date(),
-        start_time: ctx.at,
-        notes: Some(&transfer_notes),
-        probation_area_id: new_manager.probation_area_id,
-        team_id: new_manager.team_id,
-        staff_id: new_manager.staff_id,
-        sensitive: None,
+        ..handover.contact("ETRC", component.offender_id, Some(&handover.transfer_notes), ctx.at)
     };
+    let flag_iaps = kind == Kind::Requirement && component.is_accredited_programme();
 
     let (ended, inserted, etrc, iaps, audited) = futures_util::join!(
-        st.end_manager(tx, &handover.old, ctx.stamp),
-        st.insert_manager(tx, &new_manager, ctx.stamp),
-        st.insert_contact(tx, &transfer, ctx.stamp),
-        async { if component.flag_iaps { st.flag_iaps(tx, id).await } else { Ok(false) } },
-        audit_success(tx, ctx, params),
+        q.end_manager(tx, &handover.old, ctx.stamp),
+        q.insert_manager(tx, &handover.new, ctx.stamp),
+        allocations::insert_contact(tx, &transfer, ctx.stamp),
+        async { if flag_iaps { q.flag_iaps(tx, id).await } else { Ok(false) } },
+        trail.success(tx),
     );
-    super::updated_one(ended, &format!("the {manager_name}"))?;
+    super::updated_one(ended, &format!("the {}", names.manager))?;
     inserted?;
     etrc?;
     iaps?;
-    audited?;
-    Ok(Recorded::New)
+    Ok(Finish::Commit(Recorded::New, audited?))
+}
+
+/// The component belongs to the message's person and event, and it and its
+/// sentence are active.
+fn check_component(component: &ComponentRow, names: &Names, crn: &str, number: &str) -> Result<(), AllocationError> {
+    let (id, what) = (component.id, names.component);
+    if component.crn != crn {
+        return Err(AllocationError::Conflict(format!("{what} {id} not for {crn}")));
+    }
+    if component.event_number != number {
+        return Err(AllocationError::Conflict(format!("{what} {id} not for event {number}")));
+    }
+    if !component.disposal_active || !component.event_active {
+        return Err(AllocationError::NotActive(format!("Event with number of {number} not active")));
+    }
+    if !component.active {
+        return Err(AllocationError::NotActive(format!("{what} with id of {id} not active")));
+    }
+    Ok(())
+}
+
+/// What the report of an ignored pending transfer names: the event and the
+/// component's categories.
+fn pending_properties(component: &ComponentRow) -> Vec<(&'static str, String)> {
+    let mut properties = vec![("eventNumber", component.event_number.clone())];
+    if let Some(main) = &component.main_category_description {
+        properties.push(("mainCategory", main.clone()));
+    }
+    if let Some(sub) = &component.sub_category_description {
+        properties.push(("subCategory", sub.clone()));
+    }
+    properties
 }

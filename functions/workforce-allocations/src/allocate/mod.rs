@@ -1,30 +1,36 @@
 //! Recording an allocation in Delius: the checks every kind shares, then the kind's own steps.
 //!
-//! Each message is one transaction. Its parent row (person, event,
-//! requirement or licence condition) is locked first, so concurrent deliveries for the same parent
-//! run one after the other and a redelivery finds its own allocation and is a
-//! no-op. On success the `P` audit row is written inside the transaction; on
-//! failure the transaction is rolled back and the `F` row is written on the
-//! bare connection, so it survives.
+//! Each message is one transaction ([`audit::audited`]). Its parent row
+//! (person, event, requirement or licence condition) is locked first, so
+//! concurrent deliveries for the same parent run one after the other and a
+//! redelivery finds its own allocation and is a no-op. On success the `P`
+//! audit row is written inside the transaction; on failure the transaction is
+//! rolled back and the `F` row is written on the bare connection, so it
+//! survives.
 //!
-//! Round trips: BEGIN, the lock, one pipelined batch of reads, one pipelined
-//! batch of writes (the audit row's own prepare adds one), COMMIT.
+//! Round trips, each about a millisecond between the function and the
+//! database: `BEGIN`, the parent's lock and every read go out in one flight
+//! (the reads take the parent's key, not its id, so they need no answer
+//! from the lock, and run after it is granted); the writes and the `P` row in
+//! the second; `COMMIT` in the third. A failure is one flight sooner: its
+//! `ROLLBACK` and `F` row go out together.
 
 mod component;
 mod event;
-mod licence_condition;
 mod person;
-mod requirement;
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use delius_db::Database;
+use delius_db::DbError;
 use delius_db::allocations::{
-    AllocationReasonRow, Lookups, ManagerEnd, ManagerRow, StaffRow, Stamp, TeamRow, Transaction,
+    AllocationReasonRow, LookupKeys, Lookups, ManagerEnd, ManagerRow, NewContact, NewManager, StaffRow, Stamp, TeamRow,
+    Transaction,
 };
-use delius_db::audit::{self, Outcome as AuditOutcome, Parameters};
-use delius_db::{Database, DbError};
+use delius_db::audit::{self, AuditTrail, Finish};
 
 use crate::detail::{Common, Detail, Kind};
 use crate::error::AllocationError;
+use crate::notes;
 
 /// How a message that did not fail was recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +48,31 @@ struct Context<'a> {
     at: NaiveDateTime,
     /// `createdDate` as received, for messages.
     created_date: &'a str,
-    business_interaction: &'static str,
     produce_spod03_contact: bool,
 }
+
+impl Context<'_> {
+    /// The keys of the lookups every kind validates against.
+    fn lookup_keys<'a>(
+        &self,
+        kind: Kind,
+        common: &'a Common,
+        transfer_reason_code: Option<&'a str>,
+        spo_staff_code: Option<&'a str>,
+    ) -> LookupKeys<'a> {
+        LookupKeys {
+            team_code: common.team_code.trim(),
+            reason_dataset: kind.reason_dataset(),
+            reason_code: common.reason().code(kind),
+            staff_code: common.staff_code.trim(),
+            transfer_reason_code,
+            spo_staff_code,
+        }
+    }
+}
+
+/// What a kind's steps end with: commit (with the `P` row) or fail.
+type Outcome = Result<Finish<Recorded>, AllocationError>;
 
 /// Records the allocation described by `detail`. `message_crn` is the CRN of
 /// the message's person reference: required for event, requirement and
@@ -60,75 +88,52 @@ pub async fn record(
         Detail::Person(d) => d.crn.as_str(),
         _ => message_crn.ok_or(AllocationError::MissingCrn)?,
     };
-    let mut client = db.client().await?;
+    let client = db.client().await?;
     let user_id = db.service_user_id(&client).await?;
+    let now = delius_db::time::london_now();
     let ctx = Context {
-        stamp: Stamp { user_id, now: delius_db::time::london_now() },
+        stamp: Stamp { user_id, now },
         at,
         created_date: &detail.common().created_date,
-        business_interaction: detail.kind().business_interaction(),
         produce_spod03_contact,
     };
-    let mut params = Parameters::new();
-    let result = in_transaction(db, &mut client, &ctx, detail, crn, &mut params).await;
-    if let Err(e) = &result {
-        // After the rollback, on the bare connection: the F row survives.
-        let written = audit::record(
-            &**client,
-            ctx.business_interaction,
-            user_id,
-            delius_db::time::london_now(),
-            AuditOutcome::Failure,
-            &params,
-        )
-        .await;
-        if let Err(audit_error) = written {
-            tracing::warn!(error = %audit_error, failure = %e, "could not write the failure audit row");
-        }
-    }
-    result
-}
-
-async fn in_transaction(
-    db: &Database,
-    client: &mut delius_db::Client,
-    ctx: &Context<'_>,
-    detail: &Detail,
-    crn: &str,
-    params: &mut Parameters,
-) -> Result<Recorded, AllocationError> {
-    let tx = db.begin(client).await?;
-    let result = match detail {
-        Detail::Person(d) => person::allocate(&tx, ctx, d, params).await,
-        Detail::Event(d) => event::allocate(&tx, ctx, d, crn, params).await,
-        Detail::Requirement(d) => requirement::allocate(&tx, ctx, d, crn, params).await,
-        Detail::LicenceCondition(d) => licence_condition::allocate(&tx, ctx, d, crn, params).await,
-    };
-    match result {
-        Ok(recorded) => {
-            tx.commit().await?;
-            Ok(recorded)
-        }
-        Err(e) => {
-            if let Err(rollback) = tx.rollback().await {
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(e)
-        }
-    }
-}
-
-/// The `P` audit row, inside the transaction.
-async fn audit_success(tx: &Transaction<'_>, ctx: &Context<'_>, params: &Parameters) -> Result<(), DbError> {
-    audit::record(&**tx, ctx.business_interaction, ctx.stamp.user_id, ctx.stamp.now, AuditOutcome::Success, params)
-        .await
+    let mut trail = AuditTrail::new(detail.kind().business_interaction(), user_id, now);
+    audit::audited(db, client, &mut trail, async |tx, trail| match detail {
+        Detail::Person(d) => person::allocate(tx, &ctx, d, trail).await,
+        Detail::Event(d) => event::allocate(tx, &ctx, d, crn, trail).await,
+        Detail::Requirement(d) => component::allocate_requirement(tx, &ctx, d, crn, trail).await,
+        Detail::LicenceCondition(d) => component::allocate_licence_condition(tx, &ctx, d, crn, trail).await,
+    })
+    .await
 }
 
 /// The allocation is the active manager already: nothing but the audit row.
-async fn duplicate(tx: &Transaction<'_>, ctx: &Context<'_>, params: &Parameters) -> Result<Recorded, AllocationError> {
+async fn duplicate(tx: &Transaction, trail: &AuditTrail) -> Outcome {
     tracing::info!("Ignoring duplicate allocation request");
-    audit_success(tx, ctx, params).await?;
-    Ok(Recorded::Duplicate)
+    let success = trail.success(tx).await?;
+    Ok(Finish::Commit(Recorded::Duplicate, success))
+}
+
+/// The checks every kind makes of the active manager, in the original's
+/// order: found (`not_found` says what is missing), not the same allocation
+/// again (`Ok(None)`: a duplicate), no other allocation in the same second,
+/// no pending transfer (`pending` says what one means for the kind).
+fn manager_to_replace<'m>(
+    manager: Option<&'m ManagerRow>,
+    common: &Common,
+    at: NaiveDateTime,
+    not_found: impl FnOnce() -> String,
+    pending: impl FnOnce() -> AllocationError,
+) -> Result<Option<&'m ManagerRow>, AllocationError> {
+    let manager = manager.ok_or_else(|| AllocationError::NotFound(not_found()))?;
+    if is_duplicate(manager, common) {
+        return Ok(None);
+    }
+    check_date_conflict(manager, at)?;
+    if manager.pending_transfers > 0 {
+        return Err(pending());
+    }
+    Ok(Some(manager))
 }
 
 /// Same staff and same team as the active manager (the reason is not compared).
@@ -202,15 +207,17 @@ fn validate<'a>(
     Ok(Validated { team, staff, reason })
 }
 
-/// The date handover (`updateDateTimes`): the new manager takes the active
-/// manager's end date and the active manager ends at the allocation date;
-/// active flags follow the end dates against now. For a current allocation
-/// that closes the active manager; for a historic one it slots the new
-/// manager into the past and leaves the current manager alone.
+/// The hand-over from the active manager to the new one. Dates follow
+/// Delius' `updateDateTimes`: the new manager takes the active manager's end
+/// date and the active manager ends at the allocation date; active flags
+/// follow the end dates against now. For a current allocation that closes
+/// the active manager; for a historic one it slots the new manager into the
+/// past and leaves the current manager alone.
 struct Handover {
     old: ManagerEnd,
-    new_end: Option<NaiveDateTime>,
-    new_active: bool,
+    new: NewManager,
+    /// The transfer contact's notes: from whom to whom.
+    transfer_notes: String,
 }
 
 fn is_active(end_date: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
@@ -218,16 +225,75 @@ fn is_active(end_date: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
 }
 
 impl Handover {
-    fn new(manager: &ManagerRow, ctx: &Context<'_>) -> Handover {
-        Handover {
+    /// `transfer_reason` is the `r_transfer_reason` code of the kinds whose
+    /// managers record one: it must exist.
+    fn new(
+        manager: &ManagerRow,
+        valid: &Validated<'_>,
+        lookups: &Lookups,
+        parent_id: i64,
+        transfer_reason: Option<&str>,
+        ctx: &Context<'_>,
+    ) -> Result<Handover, AllocationError> {
+        let transfer_reason_id =
+            match transfer_reason {
+                None => None,
+                Some(code) => Some(lookups.transfer_reason_id.ok_or_else(|| {
+                    AllocationError::NotFound(format!("Transfer Reason with code of {code} not found"))
+                })?),
+            };
+        let new = NewManager {
+            id: lookups.new_manager_id,
+            parent_id,
+            staff_id: valid.staff.staff_id,
+            team_id: valid.team.team_id,
+            probation_area_id: manager.probation_area_id,
+            partition_area_id: manager.partition_area_id,
+            allocation_date: ctx.at,
+            end_date: manager.end_date,
+            allocation_reason_id: valid.reason.id,
+            active: is_active(manager.end_date, ctx.stamp.now),
+            transfer_reason_id,
+        };
+        Ok(Handover {
             old: ManagerEnd {
                 id: manager.id,
                 row_version: manager.row_version,
                 end_date: Some(ctx.at),
                 active: is_active(Some(ctx.at), ctx.stamp.now),
             },
-            new_end: manager.end_date,
-            new_active: is_active(manager.end_date, ctx.stamp.now),
+            new,
+            transfer_notes: notes::transfer(
+                ctx.at,
+                &valid.team.provider_description,
+                &manager.team_description,
+                &manager.staff_name.display_name(),
+            ),
+        })
+    }
+
+    /// A contact of the person at the allocation date-time, by the new
+    /// manager, with the type's sensitivity; callers add event and component.
+    fn contact<'a>(
+        &self,
+        type_code: &'a str,
+        offender_id: i64,
+        notes: Option<&'a str>,
+        at: NaiveDateTime,
+    ) -> NewContact<'a> {
+        NewContact {
+            type_code,
+            offender_id,
+            event_id: None,
+            rqmnt_id: None,
+            lic_condition_id: None,
+            date: at.date(),
+            start_time: at,
+            notes,
+            probation_area_id: self.new.probation_area_id,
+            team_id: self.new.team_id,
+            staff_id: self.new.staff_id,
+            sensitive: None,
         }
     }
 }

@@ -136,16 +136,77 @@ pub fn batch(records: Vec<SqsMessage>) -> SqsEvent {
 
 /// A detail body in Workload's shape, with the dev dataset's defaults.
 pub fn detail(extra: serde_json::Value) -> serde_json::Value {
-    let mut body = serde_json::json!({
+    let body = serde_json::json!({
         "id": "test-allocation",
         "staffCode": "N02ABS1",
         "teamCode": "N02ABS",
         "createdDate": "2022-07-28T10:30:54.023+01:00",
     });
+    merged(body, extra)
+}
+
+/// `body` with the fields of `extra` set over its own.
+pub fn merged(mut body: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
     body
+}
+
+// ---------------------------------------------------------------------------
+// Two allocations of one parent at once
+
+/// When the later allocation of [`allocate_concurrently`] is made.
+pub fn later_at() -> NaiveDateTime {
+    at("2022-07-29 10:00:00")
+}
+
+/// Sends `first` and, at the same time, a message of `event_type` for X123456
+/// whose detail is `later` allocating N02ABSX at [`later_at`], on separate
+/// pools (so separate connections and transactions); both are recorded.
+pub async fn allocate_concurrently(h: &Harness, first: SqsEvent, event_type: &str, later: serde_json::Value) {
+    let path = "/allocation/concurrent/later";
+    let body = detail(serde_json::json!({"staffCode": "N02ABSX", "createdDate": "2022-07-29T10:00:00+01:00"}));
+    h.serve_detail(path, merged(body, later)).await;
+    let second = batch(vec![record("m-second", event_type, Some(&h.detail_url(path)), Some("X123456"))]);
+    let (db_a, db_b) = (h.test_db.database("HMPPSAllocations", 1), h.test_db.database("HMPPSAllocations", 1));
+    let (a, b) = tokio::join!(invoke_with(&db_a, &h.allocations, first), invoke_with(&db_b, &h.allocations, second));
+    assert_eq!((failures(&a), failures(&b)), (vec![], vec![]));
+}
+
+/// A manager's staff, allocation date, end date and active flag.
+pub type Link = (i64, NaiveDateTime, Option<NaiveDateTime>, i16);
+
+/// The parent's managers, oldest first, as [`Link`]s.
+pub async fn manager_chain(c: &tokio_postgres::Client, table: Table, parent_id: i64) -> Vec<Link> {
+    managers(c, table, parent_id)
+        .await
+        .into_iter()
+        .map(|(m, _, _)| (m.staff_id, m.allocation_date, m.end_date, m.active_flag))
+        .collect()
+}
+
+/// The seeded manager (N02UAT from 2022-07-01 10:30), then `sample`'s
+/// (N02ABS1 from [`allocated_at`]), then the later one (N02ABSX from
+/// [`later_at`]), each ending where the next starts; only the last active.
+pub fn seeded_sample_later(ids: &Ids) -> Vec<Link> {
+    let (seeded, t1, t2) = (at("2022-07-01 10:30:00"), allocated_at(), later_at());
+    vec![(ids.staff_uat, seeded, Some(t1), 0), (ids.staff_abs1, t1, Some(t2), 0), (ids.staff_spo, t2, None, 1)]
+}
+
+/// A person, an event and a requirement allocation were recorded (with the
+/// person's responsible officer and five contacts), nothing else.
+pub fn assert_one_of_each_kind(before: &Counts, after: &Counts) {
+    assert_eq!(
+        (after.offender_manager, after.order_manager, after.rqmnt_manager, after.responsible_officer, after.contact),
+        (
+            before.offender_manager + 1,
+            before.order_manager + 1,
+            before.rqmnt_manager + 1,
+            before.responsible_officer + 1,
+            before.contact + 5
+        )
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -164,7 +225,7 @@ pub async fn case(
 ) -> (Harness, Counts, Vec<String>) {
     let h = Harness::new().await;
     if !arrange.is_empty() {
-        h.client.batch_execute(arrange).await.unwrap_or_else(|e| panic!("{arrange}: {e}"));
+        h.client.batch_execute(arrange).await.unwrap_or_else(|e| panic!("{arrange}: {:?}", e.as_db_error()));
     }
     let (_, before, failed) = case_on(&h, kind, body, crn).await;
     (h, before, failed)
@@ -188,19 +249,11 @@ pub async fn case_on(
 }
 
 pub fn person(extra: serde_json::Value) -> serde_json::Value {
-    let mut body = detail(serde_json::json!({"crn": "X123456"}));
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    body
+    merged(detail(serde_json::json!({"crn": "X123456"})), extra)
 }
 
 pub fn event(number: i64, extra: serde_json::Value) -> serde_json::Value {
-    let mut body = detail(serde_json::json!({"eventNumber": number}));
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    body
+    merged(detail(serde_json::json!({"eventNumber": number})), extra)
 }
 
 pub fn requirement(id: i64, number: i64) -> serde_json::Value {
@@ -251,7 +304,50 @@ pub fn pending(table: &str, key: &str, parent: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Arranging rows
+
+/// Adds a requirement to the sentence of `crn`'s live event `event_number`,
+/// with main category `main` and sub-category `sub` (of `REQUIREMENT SUB
+/// CATEGORY`), as `rqmnt_id` `id` if given; returns its id.
+pub async fn add_requirement(
+    c: &tokio_postgres::Client,
+    id: Option<i64>,
+    crn: &str,
+    event_number: &str,
+    main: &str,
+    sub: Option<&str>,
+) -> i64 {
+    c.query_one(
+        "INSERT INTO rqmnt (rqmnt_id, offender_id, disposal_id, rqmnt_type_main_category_id, \
+                            rqmnt_type_sub_category_id) \
+         SELECT COALESCE($1, nextval('rqmnt_id_seq')), e.offender_id, d.disposal_id, \
+                (SELECT rqmnt_type_main_category_id FROM r_rqmnt_type_main_category WHERE code = $4), \
+                (SELECT l.standard_reference_list_id FROM r_standard_reference_list l \
+                 JOIN r_reference_data_master m USING (reference_data_master_id) \
+                 WHERE m.code_set_name = 'REQUIREMENT SUB CATEGORY' AND l.code_value = $5) \
+         FROM disposal d JOIN event e ON e.event_id = d.event_id JOIN offender o ON o.offender_id = e.offender_id \
+         WHERE o.crn = $2 AND e.event_number = $3 AND e.soft_deleted = 0 \
+         RETURNING rqmnt_id",
+        &[&id, &crn, &event_number, &main, &sub],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+// ---------------------------------------------------------------------------
 // Reading rows
+
+/// The rows of an IAPS flag table (`iaps_offender`, `iaps_event`,
+/// `iaps_rqmnt`): the flagged id and the flag.
+pub async fn iaps_flags(c: &tokio_postgres::Client, table: &str) -> Vec<(i64, i16)> {
+    c.query(&format!("SELECT * FROM {table} ORDER BY 1"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
 
 pub async fn one_id(
     client: &tokio_postgres::Client,

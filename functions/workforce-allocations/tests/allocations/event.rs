@@ -2,30 +2,13 @@
 
 use crate::common::*;
 
-async fn arrange_accredited_requirement(h: &Harness, crn: &str, event_number: &str) {
-    h.client
-        .execute(
-            "INSERT INTO rqmnt (offender_id, disposal_id, rqmnt_type_main_category_id, rqmnt_type_sub_category_id) \
-             SELECT e.offender_id, d.disposal_id, \
-                    (SELECT rqmnt_type_main_category_id FROM r_rqmnt_type_main_category WHERE code = 'RM38'), \
-                    (SELECT l.standard_reference_list_id FROM r_standard_reference_list l \
-                      JOIN r_reference_data_master m USING (reference_data_master_id) \
-                      WHERE m.code_set_name = 'REQUIREMENT SUB CATEGORY' AND l.code_value = 'SUB') \
-             FROM disposal d JOIN event e ON e.event_id = d.event_id JOIN offender o ON o.offender_id = e.offender_id \
-             WHERE o.crn = $1 AND e.event_number = $2 AND e.soft_deleted = 0",
-            &[&crn, &event_number],
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn event_allocation_records_manager_contacts_iaps_and_audit() {
     let h = Harness::new().await;
     let ids = Ids::load(&h.client).await;
     let offender = offender_id(&h.client, "X123456").await;
     let event = event_id(&h.client, "X123456", "2").await;
-    arrange_accredited_requirement(&h, "X123456", "2").await;
+    add_requirement(&h.client, None, "X123456", "2", "RM38", Some("SUB")).await;
     let before = managers(&h.client, Table::Order, event).await;
 
     // The sample's domain event is pretty-printed inside the envelope.
@@ -46,15 +29,7 @@ async fn event_allocation_records_manager_contacts_iaps_and_audit() {
     };
     assert_eq!(contacts(&h.client, offender).await, vec![etos, spod03]);
 
-    let iaps: Vec<(i64, i16)> = h
-        .client
-        .query("SELECT event_id, iaps_flag FROM iaps_event", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    assert_eq!(iaps, vec![(event, 1)]);
+    assert_eq!(iaps_flags(&h.client, "iaps_event").await, vec![(event, 1)]);
     assert_eq!(
         audits(&h.client).await,
         vec![("CABI041".into(), ids.user, "P".into(), format!("offenderId='{offender}',eventId='{event}'"))]

@@ -47,12 +47,7 @@ async fn licence_condition_allocation_records_manager_contact_and_audit() {
     );
     assert_eq!(
         audits(&h.client).await,
-        vec![(
-            "CABI038".into(),
-            ids.user,
-            "P".into(),
-            format!("offenderId='{offender}',eventId='{event}',requirementId='9501'")
-        )]
+        vec![("CABI038".into(), ids.user, "P".into(), requirement_params(&h, 9501).await)]
     );
 }
 
@@ -271,38 +266,12 @@ async fn an_event_shaped_detail_with_a_licence_condition_leaves_the_event_alone(
 async fn concurrent_allocations_of_one_condition_serialize() {
     let h = Harness::new().await;
     let ids = Ids::load(&h.client).await;
-    let later = "/allocation/licence-conditions/concurrent-later";
-    h.serve_detail(
-        later,
-        detail(json!({
-            "licenceConditionId": 9501, "eventNumber": 1, "staffCode": "N02ABSX",
-            "createdDate": "2022-07-29T10:00:00+01:00"
-        })),
-    )
-    .await;
     let sample = h.event("licence-condition-allocation.json");
-    let second = batch(vec![record(
-        "m-second",
-        "licence-condition.manager.allocated",
-        Some(&h.detail_url(later)),
-        Some("X123456"),
-    )]);
-    // Separate pools, so separate connections and transactions.
-    let (db_a, db_b) = (h.test_db.database("HMPPSAllocations", 1), h.test_db.database("HMPPSAllocations", 1));
-    let (a, b) = tokio::join!(invoke_with(&db_a, &h.allocations, sample), invoke_with(&db_b, &h.allocations, second));
-    assert_eq!((failures(&a), failures(&b)), (vec![], vec![]));
+    let later = json!({"licenceConditionId": 9501, "eventNumber": 1});
+    allocate_concurrently(&h, sample, "licence-condition.manager.allocated", later).await;
 
     // Whichever ran first, the periods chain without overlap.
-    let (seeded, t1, t2) = (at("2022-07-01 10:30:00"), allocated_at(), at("2022-07-29 10:00:00"));
-    let chain: Vec<_> = managers(&h.client, Table::LicenceCondition, 9501)
-        .await
-        .into_iter()
-        .map(|(m, _, _)| (m.staff_id, m.allocation_date, m.end_date, m.active_flag))
-        .collect();
-    assert_eq!(
-        chain,
-        vec![(ids.staff_uat, seeded, Some(t1), 0), (ids.staff_abs1, t1, Some(t2), 0), (ids.staff_spo, t2, None, 1)]
-    );
+    assert_eq!(manager_chain(&h.client, Table::LicenceCondition, 9501).await, seeded_sample_later(&ids));
     let audits = audits(&h.client).await;
     assert_eq!(audits.iter().filter(|a| a.0 == "CABI038" && a.2 == "P").count(), 2);
 }

@@ -188,26 +188,10 @@ async fn a_person_with_an_accredited_programme_gets_the_iaps_flag() {
     let offender = offender_id(&h.client, "X123456").await;
     // A requirement with main category 7 and no sub-category or additional
     // category: accredited (the left-join semantics).
-    h.client
-        .batch_execute(&format!(
-            "INSERT INTO rqmnt (offender_id, disposal_id, rqmnt_type_main_category_id) \
-             SELECT {offender}, d.disposal_id, (SELECT rqmnt_type_main_category_id FROM r_rqmnt_type_main_category WHERE code = '7') \
-             FROM disposal d JOIN event e ON e.event_id = d.event_id \
-             WHERE e.offender_id = {offender} AND e.event_number = '2' AND e.soft_deleted = 0"
-        ))
-        .await
-        .unwrap();
+    add_requirement(&h.client, None, "X123456", "2", "7", None).await;
 
     invoke_ok(&h, h.event("person-allocation.json")).await;
-    let rows: Vec<(i64, i16)> = h
-        .client
-        .query("SELECT offender_id, iaps_flag FROM iaps_offender", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    assert_eq!(rows, vec![(offender, 1)]);
+    assert_eq!(iaps_flags(&h.client, "iaps_offender").await, vec![(offender, 1)]);
 }
 
 #[tokio::test]
@@ -215,44 +199,68 @@ async fn concurrent_allocations_of_one_person_serialize() {
     let h = Harness::new().await;
     let offender = offender_id(&h.client, "X123456").await;
     let ids = Ids::load(&h.client).await;
-    let later = "/allocation/person/concurrent-later";
-    h.serve_detail(
-        later,
-        detail(
-            serde_json::json!({"crn": "X123456", "staffCode": "N02ABSX", "createdDate": "2022-07-29T10:00:00+01:00"}),
-        ),
-    )
-    .await;
     let first = batch(vec![record(
         "m-first",
         "person.community.manager.allocated",
         Some(&h.detail_url("/allocation/person/4880d097-ea80-4492-bdb7-86228cdf29ef")),
         Some("X123456"),
     )]);
-    let second = batch(vec![record(
-        "m-second",
-        "person.community.manager.allocated",
-        Some(&h.detail_url(later)),
-        Some("X123456"),
-    )]);
-    // Separate pools, so separate connections and transactions.
-    let (db_a, db_b) = (h.test_db.database("HMPPSAllocations", 1), h.test_db.database("HMPPSAllocations", 1));
-    let (a, b) = tokio::join!(invoke_with(&db_a, &h.allocations, first), invoke_with(&db_b, &h.allocations, second));
-    assert_eq!((failures(&a), failures(&b)), (vec![], vec![]));
+    allocate_concurrently(&h, first, "person.community.manager.allocated", serde_json::json!({"crn": "X123456"})).await;
 
-    let (seeded, t1, t2) = (at("2022-07-01 10:30:00"), allocated_at(), at("2022-07-29 10:00:00"));
-    let chain: Vec<_> = managers(&h.client, Table::Offender, offender)
-        .await
-        .into_iter()
-        .map(|(m, _, _)| (m.staff_id, m.allocation_date, m.end_date, m.active_flag))
-        .collect();
-    assert_eq!(
-        chain,
-        vec![(ids.staff_uat, seeded, Some(t1), 0), (ids.staff_abs1, t1, Some(t2), 0), (ids.staff_spo, t2, None, 1)]
-    );
+    assert_eq!(manager_chain(&h.client, Table::Offender, offender).await, seeded_sample_later(&ids));
     let officers: Vec<_> =
         responsible_officers(&h.client, offender).await.into_iter().map(|o| (o.start_date, o.end_date)).collect();
+    let (seeded, t1, t2) = (at("2022-07-01 10:30:00"), allocated_at(), later_at());
     assert_eq!(officers, vec![(seeded, Some(t1)), (t1, Some(t2)), (t2, None)]);
+}
+
+/// The lookups go out in the same flight as the person's lock: they must
+/// run once the lock is granted and see what the holder committed, not what
+/// was there before. With one attempt (no in-process retry to hide a stale
+/// read), an allocation that waited for the lock while the holder changed
+/// the active manager still ends that manager at its new row version.
+#[tokio::test]
+async fn the_lookups_see_what_the_lock_holder_committed() {
+    let h = Harness::with(|s| s.retry.attempts = 1).await;
+    let offender = offender_id(&h.client, "X123456").await;
+    let ids = Ids::load(&h.client).await;
+
+    let mut holder = h.test_db.client().await;
+    let lock = holder.transaction().await.unwrap();
+    lock.execute("SELECT 1 FROM offender WHERE crn = 'X123456' FOR UPDATE", &[]).await.unwrap();
+    let db = h.test_db.database("HMPPSAllocations", 1);
+    let allocation = invoke_with(&db, &h.allocations, h.event("person-allocation.json"));
+    let change_then_release = async {
+        // Until the allocation waits for the person's row.
+        let waiting = "SELECT count(*) FROM pg_stat_activity \
+                       WHERE wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'";
+        let mut waited = 0;
+        for _ in 0..300 {
+            waited = h.client.query_one(waiting, &[]).await.unwrap().get::<_, i64>(0);
+            if waited > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(waited, 1, "the allocation waits for the person's lock");
+        // Another writer changes the active manager while holding the person.
+        let changed = lock
+            .execute(
+                "UPDATE offender_manager SET row_version = row_version + 1 WHERE offender_id = $1 AND end_date IS NULL",
+                &[&offender],
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed, 1);
+        lock.commit().await.unwrap();
+    };
+    let (response, ()) = tokio::join!(allocation, change_then_release);
+    assert_eq!(failures(&response), Vec::<String>::new());
+    let seeded = at("2022-07-01 10:30:00");
+    assert_eq!(
+        manager_chain(&h.client, Table::Offender, offender).await,
+        vec![(ids.staff_uat, seeded, Some(allocated_at()), 0), (ids.staff_abs1, allocated_at(), None, 1)]
+    );
 }
 
 #[tokio::test]

@@ -22,36 +22,23 @@ async fn requirement_allocation_records_manager_contact_and_audit() {
     assert_eq!(iaps, 0, "9001 is not an accredited programme");
     assert_eq!(
         audits(&h.client).await,
-        vec![(
-            "CABI038".into(),
-            ids.user,
-            "P".into(),
-            format!("offenderId='{offender}',eventId='{event}',requirementId='9001'")
-        )]
+        vec![("CABI038".into(), ids.user, "P".into(), requirement_params(&h, 9001).await)]
     );
 }
 
 #[tokio::test]
 async fn an_accredited_requirement_gets_the_iaps_flag() {
     let h = Harness::new().await;
-    let event = event_id(&h.client, "X123456", "1").await;
-    // Requirement 9100: main category 7, sub-category SUB (not RS66), with a manager.
+    // Requirement 9100: main category 7, sub-category SUB (not RS66), with a
+    // manager like 9001's.
+    add_requirement(&h.client, Some(9100), "X123456", "1", "7", Some("SUB")).await;
     h.client
-        .execute(
-            "WITH r AS (INSERT INTO rqmnt (rqmnt_id, offender_id, disposal_id, rqmnt_type_main_category_id, \
-                                        rqmnt_type_sub_category_id) \
-               SELECT 9100, e.offender_id, d.disposal_id, \
-                      (SELECT rqmnt_type_main_category_id FROM r_rqmnt_type_main_category WHERE code = '7'), \
-                      (SELECT l.standard_reference_list_id FROM r_standard_reference_list l \
-                      JOIN r_reference_data_master m USING (reference_data_master_id) \
-                      WHERE m.code_set_name = 'REQUIREMENT SUB CATEGORY' AND l.code_value = 'SUB') \
-               FROM event e JOIN disposal d ON d.event_id = e.event_id WHERE e.event_id = $1 RETURNING rqmnt_id) \
-             INSERT INTO rqmnt_manager (rqmnt_id, allocated_staff_id, allocated_team_id, staff_employee_id, \
+        .batch_execute(
+            "INSERT INTO rqmnt_manager (rqmnt_id, allocated_staff_id, allocated_team_id, staff_employee_id, \
                                         trust_provider_team_id, probation_area_id, allocation_date, transfer_reason_id) \
-             SELECT r.rqmnt_id, m.allocated_staff_id, m.allocated_team_id, m.staff_employee_id, m.trust_provider_team_id, \
+             SELECT 9100, m.allocated_staff_id, m.allocated_team_id, m.staff_employee_id, m.trust_provider_team_id, \
                     m.probation_area_id, m.allocation_date, m.transfer_reason_id \
-             FROM r, rqmnt_manager m WHERE m.rqmnt_id = 9001",
-            &[&event],
+             FROM rqmnt_manager m WHERE m.rqmnt_id = 9001",
         )
         .await
         .unwrap();
@@ -64,15 +51,7 @@ async fn an_accredited_requirement_gets_the_iaps_flag() {
     let sqs = batch(vec![record("m-1", "requirement.manager.allocated", Some(&url), Some("X123456"))]);
 
     invoke_ok(&h, sqs).await;
-    let rows: Vec<(i64, i16)> = h
-        .client
-        .query("SELECT rqmnt_id, iaps_flag FROM iaps_rqmnt", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    assert_eq!(rows, vec![(9100, 1)]);
+    assert_eq!(iaps_flags(&h.client, "iaps_rqmnt").await, vec![(9100, 1)]);
     assert_eq!(managers(&h.client, Table::Requirement, 9100).await.len(), 2);
 }
 
@@ -109,16 +88,7 @@ async fn the_whole_historic_sample_records_all_three_kinds() {
     let before = counts(&h.client).await;
     invoke_ok(&h, h.event("historic-allocation.json")).await;
     let after = counts(&h.client).await;
-    assert_eq!(
-        (after.offender_manager, after.order_manager, after.rqmnt_manager, after.responsible_officer, after.contact),
-        (
-            before.offender_manager + 1,
-            before.order_manager + 1,
-            before.rqmnt_manager + 1,
-            before.responsible_officer + 1,
-            before.contact + 5
-        )
-    );
+    assert_one_of_each_kind(&before, &after);
     let mut codes: Vec<_> =
         audits(&h.client).await.into_iter().map(|(code, user, outcome, _)| (code, user, outcome)).collect();
     codes.sort();

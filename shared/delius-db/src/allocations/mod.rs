@@ -4,19 +4,26 @@
 //! responsible officer, contacts and IAPS flags that go with it.
 //!
 //! The business rules live in the `workforce-allocations` function; this
-//! module only reads and writes rows. Every statement of one allocation kind is
-//! prepared up front in one pipelined batch ([`Statements::prepare`], cached per
-//! connection), so each query below is sent the moment its future is first
-//! polled: callers can pipeline independent reads and, in order, the writes.
+//! module only reads and writes rows. Statements are typed and unnamed
+//! (`query_typed`): parsed and run in one message, so nothing outlives the
+//! transaction (it works behind a transaction-mode pooler) and each is sent
+//! the moment its future is first polled. Every read keyed by the parent takes
+//! the parent's key rather than its id, so the lock and the reads (one
+//! statement, [`Allocation::reads`]) need no answer from each other: they go
+//! out together with `BEGIN`, the lock first (statements of one flight run in
+//! order, each with a fresh snapshot, so the reads see what a concurrent
+//! allocation of the same parent committed before the lock was granted; they
+//! cannot be one statement with the lock, whose snapshot predates the wait).
+//! Rows are read by column name.
 
 mod sql;
 
 use chrono::{NaiveDate, NaiveDateTime};
-/// A transaction on a pooled connection (with its statement cache).
-pub use deadpool_postgres::Transaction;
-use tokio_postgres::{Row, Statement};
+use tokio_postgres::Row;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::DbError;
+pub use crate::transaction::Transaction;
 
 /// The allocated element, which decides the manager table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +36,30 @@ pub enum ManagerTable {
     Requirement,
     /// `lic_condition_manager`: the licence condition's manager.
     LicenceCondition,
+}
+
+/// What is allocated, by the key the message gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent<'a> {
+    /// The person with this CRN (soft-deleted or not, as in Delius).
+    Person { crn: &'a str },
+    /// The person's live event with this number.
+    Event { crn: &'a str, event_number: &'a str },
+    /// The requirement, by id (soft-deleted or not, as in Delius).
+    Requirement { rqmnt_id: i64 },
+    /// The live licence condition, by id.
+    LicenceCondition { lic_condition_id: i64 },
+}
+
+impl Parent<'_> {
+    pub fn table(self) -> ManagerTable {
+        match self {
+            Parent::Person { .. } => ManagerTable::Offender,
+            Parent::Event { .. } => ManagerTable::Order,
+            Parent::Requirement { .. } => ManagerTable::Requirement,
+            Parent::LicenceCondition { .. } => ManagerTable::LicenceCondition,
+        }
+    }
 }
 
 /// A staff member's names, as Delius holds them.
@@ -51,10 +82,15 @@ impl StaffName {
             .join(" ")
     }
 
-    fn from_row(row: &Row, first: usize) -> Option<StaffName> {
-        let forename: Option<String> = row.get(first);
-        let surname: Option<String> = row.get(first + 2);
-        Some(StaffName { forename: forename?, forename2: row.get(first + 1), surname: surname? })
+    /// The columns `{prefix}forename`, `{prefix}forename2` and `{prefix}surname`.
+    fn from_row(row: &Row, prefix: &str) -> Option<StaffName> {
+        let forename: Option<String> = row.get(format!("{prefix}forename").as_str());
+        let surname: Option<String> = row.get(format!("{prefix}surname").as_str());
+        Some(StaffName {
+            forename: forename?,
+            forename2: row.get(format!("{prefix}forename2").as_str()),
+            surname: surname?,
+        })
     }
 }
 
@@ -66,11 +102,13 @@ pub struct EventRow {
     pub active: bool,
 }
 
-/// The requirement of a requirement allocation, locked for the transaction,
-/// with its sentence's event and its categories.
+/// The requirement or licence condition of a component allocation, locked
+/// for the transaction, with its sentence's event and its categories
+/// (licence conditions have descriptions only).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequirementRow {
-    pub rqmnt_id: i64,
+pub struct ComponentRow {
+    /// `rqmnt_id` or `lic_condition_id`.
+    pub id: i64,
     pub offender_id: i64,
     pub crn: String,
     pub event_id: i64,
@@ -85,7 +123,7 @@ pub struct RequirementRow {
     pub additional_main_category_code: Option<String>,
 }
 
-impl RequirementRow {
+impl ComponentRow {
     /// Whether the requirement is an accredited programme (IAPS): main category
     /// `RM38`, or `7` unless the sub-category is `RS66`, or an additional main
     /// category of `7` or `RM38`.
@@ -95,22 +133,6 @@ impl RequirementRow {
             || (main == Some("7") && self.sub_category_code.as_deref() != Some("RS66"))
             || matches!(self.additional_main_category_code.as_deref(), Some("7" | "RM38"))
     }
-}
-
-/// The licence condition of a licence-condition allocation, locked for the
-/// transaction, with its sentence's event and its categories.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LicenceConditionRow {
-    pub lic_condition_id: i64,
-    pub offender_id: i64,
-    pub crn: String,
-    pub event_id: i64,
-    pub event_number: String,
-    pub disposal_active: bool,
-    pub event_active: bool,
-    pub active: bool,
-    pub main_category_description: Option<String>,
-    pub sub_category_description: Option<String>,
 }
 
 /// The manager that is active at the allocation date-time.
@@ -264,25 +286,6 @@ pub struct NewContact<'a> {
     pub sensitive: Option<bool>,
 }
 
-/// The prepared statements of one allocation kind on one connection.
-pub struct Statements {
-    table: ManagerTable,
-    lock: Statement,
-    active_manager: Statement,
-    lookups: Statement,
-    end_manager: Statement,
-    insert_manager: Statement,
-    insert_contact: Statement,
-    flag_iaps: Option<Statement>,
-    responsible_officer: Option<ResponsibleOfficerStatements>,
-}
-
-struct ResponsibleOfficerStatements {
-    active: Statement,
-    end: Statement,
-    insert: Statement,
-}
-
 fn flag(value: i16) -> bool {
     value == 1
 }
@@ -295,355 +298,339 @@ fn yes_no(value: bool) -> &'static str {
     if value { "Y" } else { "N" }
 }
 
-// char(n) columns come back blank-padded.
-fn code(row: &Row, index: usize) -> String {
-    row.get::<_, String>(index).trim_end().to_string()
+/// The statements of one allocation: its parent's and its manager table's.
+pub struct Allocation<'a> {
+    table: ManagerTable,
+    sql: &'static sql::TableSql,
+    /// The parent's key as the statements take it: `$1` CRN, `$2` event
+    /// number, `$3` requirement or licence condition id.
+    crn: Option<&'a str>,
+    event_number: Option<&'a str>,
+    component_id: Option<i64>,
 }
 
-impl Statements {
-    /// Prepares (or takes from the connection's cache) every statement of the
-    /// kind, in one pipelined batch.
-    pub async fn prepare(tx: &Transaction<'_>, table: ManagerTable) -> Result<Statements, DbError> {
-        let sql = sql::for_table(table);
-        let person = table == ManagerTable::Offender;
-        let (lock, active_manager, lookups, end_manager, insert_manager, insert_contact, flag_iaps, ro) = tokio::try_join!(
-            tx.prepare_cached(sql.lock),
-            tx.prepare_cached(sql.active_manager),
-            tx.prepare_cached(sql.lookups),
-            tx.prepare_cached(sql.end_manager),
-            tx.prepare_cached(sql.insert_manager),
-            tx.prepare_cached(sql::INSERT_CONTACT),
-            async {
-                match sql.flag_iaps {
-                    Some(text) => tx.prepare_cached(text).await.map(Some),
-                    None => Ok(None),
-                }
-            },
-            async {
-                if !person {
-                    return Ok(None);
-                }
-                let (active, end, insert) = tokio::try_join!(
-                    tx.prepare_cached(sql::ACTIVE_RESPONSIBLE_OFFICER),
-                    tx.prepare_cached(sql::END_RESPONSIBLE_OFFICER),
-                    tx.prepare_cached(sql::INSERT_RESPONSIBLE_OFFICER),
-                )?;
-                Ok(Some(ResponsibleOfficerStatements { active, end, insert }))
-            },
-        )?;
-        Ok(Statements {
-            table,
-            lock,
-            active_manager,
-            lookups,
-            end_manager,
-            insert_manager,
-            insert_contact,
-            flag_iaps,
-            responsible_officer: ro,
-        })
+impl<'a> Allocation<'a> {
+    pub fn new(parent: Parent<'a>) -> Allocation<'a> {
+        let (crn, event_number, component_id) = match parent {
+            Parent::Person { crn } => (Some(crn), None, None),
+            Parent::Event { crn, event_number } => (Some(crn), Some(event_number), None),
+            Parent::Requirement { rqmnt_id: id } | Parent::LicenceCondition { lic_condition_id: id } => {
+                (None, None, Some(id))
+            }
+        };
+        let table = parent.table();
+        Allocation { table, sql: sql::for_table(table), crn, event_number, component_id }
     }
 
     pub fn table(&self) -> ManagerTable {
         self.table
     }
 
-    fn ro(&self) -> Result<&ResponsibleOfficerStatements, DbError> {
-        self.responsible_officer.as_ref().ok_or_else(|| {
-            DbError::NotFound("responsible officer statements are prepared for person allocations only".into())
-        })
-    }
-
-    /// Locks the person (`offender` by CRN, soft-deleted or not) and returns
-    /// its id. Concurrent allocations of the same person wait here.
-    pub async fn lock_person(&self, tx: &Transaction<'_>, crn: &str) -> Result<Option<i64>, DbError> {
-        self.expect(ManagerTable::Offender);
-        Ok(tx.query_opt(&self.lock, &[&crn]).await?.map(|row| row.get(0)))
-    }
-
-    /// Locks the person's live (not soft-deleted) event with this number.
-    pub async fn lock_event(
-        &self,
-        tx: &Transaction<'_>,
-        crn: &str,
-        event_number: &str,
-    ) -> Result<Option<EventRow>, DbError> {
-        self.expect(ManagerTable::Order);
-        let row = tx.query_opt(&self.lock, &[&crn, &event_number]).await?;
-        Ok(row.map(|row| EventRow { event_id: row.get(0), offender_id: row.get(1), active: flag(row.get(2)) }))
-    }
-
-    /// Locks the requirement (by id, soft-deleted or not).
-    pub async fn lock_requirement(
-        &self,
-        tx: &Transaction<'_>,
-        rqmnt_id: i64,
-    ) -> Result<Option<RequirementRow>, DbError> {
-        self.expect(ManagerTable::Requirement);
-        let row = tx.query_opt(&self.lock, &[&rqmnt_id]).await?;
-        Ok(row.map(|row| RequirementRow {
-            rqmnt_id: row.get(0),
-            offender_id: row.get(1),
-            crn: code(&row, 2),
-            event_id: row.get(3),
-            event_number: row.get(4),
-            disposal_active: flag(row.get(5)),
-            event_active: flag(row.get(6)),
-            active: flag(row.get(7)),
-            main_category_code: row.get(8),
-            main_category_description: row.get(9),
-            sub_category_code: row.get(10),
-            sub_category_description: row.get(11),
-            additional_main_category_code: row.get(12),
-        }))
-    }
-
-    /// Locks the live (not soft-deleted) licence condition, by id.
-    pub async fn lock_licence_condition(
-        &self,
-        tx: &Transaction<'_>,
-        lic_condition_id: i64,
-    ) -> Result<Option<LicenceConditionRow>, DbError> {
-        self.expect(ManagerTable::LicenceCondition);
-        let row = tx.query_opt(&self.lock, &[&lic_condition_id]).await?;
-        Ok(row.map(|row| LicenceConditionRow {
-            lic_condition_id: row.get(0),
-            offender_id: row.get(1),
-            crn: code(&row, 2),
-            event_id: row.get(3),
-            event_number: row.get(4),
-            disposal_active: flag(row.get(5)),
-            event_active: flag(row.get(6)),
-            active: flag(row.get(7)),
-            main_category_description: row.get(8),
-            sub_category_description: row.get(9),
-        }))
-    }
-
     fn expect(&self, table: ManagerTable) {
-        debug_assert_eq!(self.table, table, "statements prepared for another allocation kind");
+        debug_assert_eq!(self.table, table, "a statement of another allocation kind");
     }
 
-    /// The live manager of the parent at `at`: allocated at or before, not
-    /// ended by then. More than one is an error, as in Delius.
-    pub async fn active_manager(
+    /// Runs a parent-keyed statement: `$1`..`$3` the key, then `more`.
+    async fn by_key(
         &self,
-        tx: &Transaction<'_>,
-        parent_id: i64,
-        at: NaiveDateTime,
-    ) -> Result<Option<ManagerRow>, DbError> {
-        let rows = tx.query(&self.active_manager, &[&parent_id, &at]).await?;
-        if rows.len() > 1 {
-            return Err(DbError::NotFound(format!(
-                "more than one active {:?} manager for {parent_id} at {at}",
-                self.table
-            )));
-        }
-        Ok(rows.first().map(|row| ManagerRow {
-            id: row.get(0),
-            row_version: row.get(1),
-            staff_id: row.get(2),
-            staff_code: code(row, 3),
-            staff_name: StaffName { forename: row.get(4), forename2: row.get(5), surname: row.get(6) },
-            team_id: row.get(7),
-            team_code: code(row, 8),
-            team_description: row.get(9),
-            probation_area_id: row.get(10),
-            partition_area_id: row.get(11),
-            allocation_date: row.get(12),
-            end_date: row.get(13),
-            pending_transfers: row.get(14),
+        tx: &Transaction,
+        statement: &str,
+        more: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, DbError> {
+        let mut params: Vec<(&(dyn ToSql + Sync), Type)> =
+            vec![(&self.crn, Type::BPCHAR), (&self.event_number, Type::VARCHAR), (&self.component_id, Type::INT8)];
+        params.extend_from_slice(more);
+        Ok(tx.query_typed(statement, &params).await?)
+    }
+
+    /// Locks the person and returns its id. Concurrent allocations of the
+    /// same person wait here.
+    pub async fn lock_person(&self, tx: &Transaction) -> Result<Option<i64>, DbError> {
+        self.expect(ManagerTable::Offender);
+        let rows = self.by_key(tx, self.sql.lock, &[]).await?;
+        Ok(rows.first().map(|row| row.get("offender_id")))
+    }
+
+    /// Locks the person's live event with the number.
+    pub async fn lock_event(&self, tx: &Transaction) -> Result<Option<EventRow>, DbError> {
+        self.expect(ManagerTable::Order);
+        let rows = self.by_key(tx, self.sql.lock, &[]).await?;
+        Ok(rows.first().map(|row| EventRow {
+            event_id: row.get("event_id"),
+            offender_id: row.get("offender_id"),
+            active: flag(row.get("active_flag")),
         }))
     }
 
-    /// Team, allocation reason, staff, membership, transfer reason, SPO and
-    /// the new manager's id, in one statement.
-    pub async fn lookups(&self, tx: &Transaction<'_>, keys: &LookupKeys<'_>) -> Result<Lookups, DbError> {
-        let row = tx
-            .query_one(
-                &self.lookups,
+    /// Locks the requirement or licence condition.
+    pub async fn lock_component(&self, tx: &Transaction) -> Result<Option<ComponentRow>, DbError> {
+        debug_assert!(matches!(self.table, ManagerTable::Requirement | ManagerTable::LicenceCondition));
+        let rows = self.by_key(tx, self.sql.lock, &[]).await?;
+        Ok(rows.first().map(|row| ComponentRow {
+            id: row.get("component_id"),
+            offender_id: row.get("offender_id"),
+            crn: row.get("crn"),
+            event_id: row.get("event_id"),
+            event_number: row.get("event_number"),
+            disposal_active: flag(row.get("disposal_active")),
+            event_active: flag(row.get("event_active")),
+            active: flag(row.get("active")),
+            main_category_code: row.get("main_category_code"),
+            main_category_description: row.get("main_category_description"),
+            sub_category_code: row.get("sub_category_code"),
+            sub_category_description: row.get("sub_category_description"),
+            additional_main_category_code: row.get("additional_main_category_code"),
+        }))
+    }
+
+    /// Everything the allocation reads once its parent is locked, in one
+    /// statement: the parent's live manager at `at` (allocated at or before,
+    /// not ended by then), the lookups (team, allocation reason, staff,
+    /// membership, transfer reason, SPO and the new manager's id) and, for a
+    /// person, the responsible officer at `at`. More than one live manager or
+    /// officer is an error, as in Delius.
+    pub async fn reads(&self, tx: &Transaction, at: NaiveDateTime, keys: &LookupKeys<'_>) -> Result<Reads, DbError> {
+        let rows = self
+            .by_key(
+                tx,
+                self.sql.reads,
                 &[
-                    &keys.team_code,
-                    &keys.reason_dataset,
-                    &keys.reason_code,
-                    &keys.staff_code,
-                    &keys.transfer_reason_code,
-                    &keys.spo_staff_code,
+                    (&at, Type::TIMESTAMP),
+                    (&keys.team_code, Type::BPCHAR),
+                    (&keys.reason_dataset, Type::VARCHAR),
+                    (&keys.reason_code, Type::VARCHAR),
+                    (&keys.staff_code, Type::BPCHAR),
+                    (&keys.transfer_reason_code, Type::VARCHAR),
+                    (&keys.spo_staff_code, Type::BPCHAR),
                 ],
             )
             .await?;
-        let team = row.get::<_, Option<i64>>(0).map(|team_id| TeamRow {
-            team_id,
-            probation_area_id: row.get(1),
-            end_date: row.get(2),
-            description: row.get(3),
-            provider_description: row.get(4),
-        });
-        let reason = row.get::<_, Option<i64>>(5).map(|id| AllocationReasonRow { id, description: row.get(6) });
-        let staff = match (row.get::<_, Option<i64>>(7), StaffName::from_row(&row, 9)) {
-            (Some(staff_id), Some(name)) => Some(StaffRow { staff_id, end_date: row.get(8), name }),
-            _ => None,
+        let row = rows.first().ok_or_else(|| DbError::NotFound("the allocation reads returned no row".into()))?;
+        let one = |column: &str, what: &str| -> Result<(), DbError> {
+            let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.get::<_, Option<i64>>(column)).collect();
+            ids.dedup();
+            if ids.len() > 1 {
+                return Err(DbError::NotFound(format!("more than one {what} at {at}")));
+            }
+            Ok(())
         };
-        Ok(Lookups {
-            team,
-            reason,
-            staff,
-            staff_in_team: row.get(12),
-            transfer_reason_id: row.get(13),
-            spo_staff_id: row.get(14),
-            new_manager_id: row.get(15),
-        })
-    }
-
-    /// The person's responsible officer at `at` (person allocations only).
-    pub async fn active_responsible_officer(
-        &self,
-        tx: &Transaction<'_>,
-        offender_id: i64,
-        at: NaiveDateTime,
-    ) -> Result<Option<ResponsibleOfficerRow>, DbError> {
-        let rows = tx.query(&self.ro()?.active, &[&offender_id, &at]).await?;
-        if rows.len() > 1 {
-            return Err(DbError::NotFound(format!(
-                "more than one responsible officer for offender {offender_id} at {at}"
-            )));
-        }
-        let details = |row: &Row, first: usize, present: bool| {
-            let staff_name = StaffName::from_row(row, first)?;
-            present.then(|| OfficerDetails {
-                staff_name,
-                team_description: row.get::<_, Option<String>>(first + 3).unwrap_or_default(),
-                provider_description: row.get::<_, Option<String>>(first + 4).unwrap_or_default(),
-            })
-        };
-        Ok(rows.first().map(|row| ResponsibleOfficerRow {
-            id: row.get(0),
-            row_version: row.get(1),
-            start_date: row.get(2),
-            end_date: row.get(3),
-            community_manager: details(row, 4, row.get(14)),
-            prison_manager: details(row, 9, row.get(15)),
-        }))
+        one("m_id", &format!("active {:?} manager", self.table))?;
+        one("responsible_officer_id", "responsible officer")?;
+        Ok(Reads { manager: manager(row), lookups: lookups(row), officer: responsible_officer(row) })
     }
 
     /// Sets a manager's end date and active flag; returns the rows updated
     /// (0 when another writer changed the row first).
-    pub async fn end_manager(&self, tx: &Transaction<'_>, end: &ManagerEnd, stamp: Stamp) -> Result<u64, DbError> {
-        Ok(tx
-            .execute(
-                &self.end_manager,
-                &[&end.id, &end.end_date, &flag_value(end.active), &stamp.user_id, &stamp.now, &end.row_version],
+    pub async fn end_manager(&self, tx: &Transaction, end: &ManagerEnd, stamp: Stamp) -> Result<u64, DbError> {
+        let rows = tx
+            .query_typed(
+                self.sql.end_manager,
+                &[
+                    (&end.id, Type::INT8),
+                    (&end.end_date, Type::TIMESTAMP),
+                    (&flag_value(end.active), Type::INT2),
+                    (&stamp.user_id, Type::INT8),
+                    (&stamp.now, Type::TIMESTAMP),
+                    (&end.row_version, Type::INT8),
+                ],
             )
-            .await?)
+            .await?;
+        Ok(rows.len() as u64)
     }
 
-    pub async fn insert_manager(&self, tx: &Transaction<'_>, new: &NewManager, stamp: Stamp) -> Result<(), DbError> {
-        let active = flag_value(new.active);
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
-            &new.id,
-            &new.parent_id,
-            &new.staff_id,
-            &new.team_id,
-            &new.probation_area_id,
-            &new.partition_area_id,
-            &new.allocation_date,
-            &new.end_date,
-            &new.allocation_reason_id,
-            &active,
-            &stamp.user_id,
-            &stamp.now,
-        ];
-        if self.table != ManagerTable::Offender {
-            params.push(&new.transfer_reason_id);
-        }
-        tx.execute(&self.insert_manager, &params).await?;
-        Ok(())
-    }
-
-    /// Ends a responsible officer; returns the rows updated (0 on a lost race).
-    pub async fn end_responsible_officer(
-        &self,
-        tx: &Transaction<'_>,
-        officer: &ResponsibleOfficerRow,
-        end_date: NaiveDateTime,
-        stamp: Stamp,
-    ) -> Result<u64, DbError> {
-        Ok(tx
-            .execute(&self.ro()?.end, &[&officer.id, &end_date, &stamp.user_id, &stamp.now, &officer.row_version])
-            .await?)
-    }
-
-    pub async fn insert_responsible_officer(
-        &self,
-        tx: &Transaction<'_>,
-        new: &NewResponsibleOfficer,
-        stamp: Stamp,
-    ) -> Result<(), DbError> {
-        tx.execute(
-            &self.ro()?.insert,
-            &[&new.offender_id, &new.offender_manager_id, &new.start_date, &new.end_date, &stamp.user_id, &stamp.now],
+    pub async fn insert_manager(&self, tx: &Transaction, new: &NewManager, stamp: Stamp) -> Result<(), DbError> {
+        tx.query_typed(
+            self.sql.insert_manager,
+            &[
+                (&new.id, Type::INT8),
+                (&new.parent_id, Type::INT8),
+                (&new.staff_id, Type::INT8),
+                (&new.team_id, Type::INT8),
+                (&new.probation_area_id, Type::INT8),
+                (&new.partition_area_id, Type::INT8),
+                (&new.allocation_date, Type::TIMESTAMP),
+                (&new.end_date, Type::TIMESTAMP),
+                (&new.allocation_reason_id, Type::INT8),
+                (&flag_value(new.active), Type::INT2),
+                (&stamp.user_id, Type::INT8),
+                (&stamp.now, Type::TIMESTAMP),
+                (&new.transfer_reason_id, Type::INT8),
+            ],
         )
         .await?;
         Ok(())
     }
 
-    /// Inserts a contact of the type with code `type_code`; a missing type is
-    /// [`DbError::NotFound`].
-    pub async fn insert_contact(
-        &self,
-        tx: &Transaction<'_>,
-        new: &NewContact<'_>,
-        stamp: Stamp,
-    ) -> Result<(), DbError> {
-        let sensitive = new.sensitive.map(yes_no);
-        let written = tx
-            .execute(
-                &self.insert_contact,
-                &[
-                    &new.type_code,
-                    &new.offender_id,
-                    &new.event_id,
-                    &new.rqmnt_id,
-                    &new.date,
-                    &new.start_time,
-                    &new.notes,
-                    &new.probation_area_id,
-                    &new.team_id,
-                    &new.staff_id,
-                    &sensitive,
-                    &stamp.user_id,
-                    &stamp.now,
-                    &new.lic_condition_id,
-                ],
-            )
-            .await?;
-        if written == 0 {
-            return Err(DbError::NotFound(format!("ContactType with code of {} not found", new.type_code)));
-        }
-        Ok(())
-    }
-
-    /// Sets the IAPS flag of the person, event or requirement (an upsert).
-    /// For a person or an event only when one of its requirements is an
-    /// accredited programme; for a requirement unconditionally (the caller
-    /// checks [`RequirementRow::is_accredited_programme`]); licence conditions
+    /// Sets the IAPS flag of the person, event or requirement `id` (an
+    /// upsert). For a person or an event only when one of its requirements is
+    /// an accredited programme; for a requirement unconditionally (the caller
+    /// checks [`ComponentRow::is_accredited_programme`]); licence conditions
     /// have no flag. Returns whether a flag was written.
-    pub async fn flag_iaps(&self, tx: &Transaction<'_>, id: i64) -> Result<bool, DbError> {
+    pub async fn flag_iaps(&self, tx: &Transaction, id: i64) -> Result<bool, DbError> {
         let statement = self
+            .sql
             .flag_iaps
-            .as_ref()
             .ok_or_else(|| DbError::NotFound(format!("no IAPS flag for {:?} allocations", self.table)))?;
-        Ok(tx.execute(statement, &[&id]).await? > 0)
+        let rows = tx.query_typed(statement, &[(&id, Type::INT8)]).await?;
+        Ok(!rows.is_empty())
     }
+}
+
+/// What [`Allocation::reads`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reads {
+    pub manager: Option<ManagerRow>,
+    pub lookups: Lookups,
+    /// Person allocations only.
+    pub officer: Option<ResponsibleOfficerRow>,
+}
+
+fn manager(row: &Row) -> Option<ManagerRow> {
+    Some(ManagerRow {
+        id: row.get::<_, Option<i64>>("m_id")?,
+        row_version: row.get("m_row_version"),
+        staff_id: row.get("m_staff_id"),
+        staff_code: row.get("m_staff_code"),
+        staff_name: StaffName::from_row(row, "m_")?,
+        team_id: row.get("m_team_id"),
+        team_code: row.get("m_team_code"),
+        team_description: row.get("m_team_description"),
+        probation_area_id: row.get("m_probation_area_id"),
+        partition_area_id: row.get("m_partition_area_id"),
+        allocation_date: row.get("m_allocation_date"),
+        end_date: row.get("m_end_date"),
+        pending_transfers: row.get("m_pending_transfers"),
+    })
+}
+
+fn lookups(row: &Row) -> Lookups {
+    let team = row.get::<_, Option<i64>>("team_id").map(|team_id| TeamRow {
+        team_id,
+        probation_area_id: row.get("team_provider_id"),
+        end_date: row.get("team_end_date"),
+        description: row.get("team_description"),
+        provider_description: row.get("provider_description"),
+    });
+    let reason = row
+        .get::<_, Option<i64>>("reason_id")
+        .map(|id| AllocationReasonRow { id, description: row.get("reason_description") });
+    let staff = match (row.get::<_, Option<i64>>("staff_id"), StaffName::from_row(row, "")) {
+        (Some(staff_id), Some(name)) => Some(StaffRow { staff_id, end_date: row.get("staff_end_date"), name }),
+        _ => None,
+    };
+    Lookups {
+        team,
+        reason,
+        staff,
+        staff_in_team: row.get("staff_in_team"),
+        transfer_reason_id: row.get("transfer_reason_id"),
+        spo_staff_id: row.get("spo_staff_id"),
+        new_manager_id: row.get("new_manager_id"),
+    }
+}
+
+fn responsible_officer(row: &Row) -> Option<ResponsibleOfficerRow> {
+    let id = row.get::<_, Option<i64>>("responsible_officer_id")?;
+    let details = |prefix: &str| {
+        let staff_name = StaffName::from_row(row, prefix)?;
+        row.get::<_, bool>(format!("{prefix}present").as_str()).then(|| OfficerDetails {
+            staff_name,
+            team_description: row.get::<_, Option<String>>(format!("{prefix}team").as_str()).unwrap_or_default(),
+            provider_description: row
+                .get::<_, Option<String>>(format!("{prefix}provider").as_str())
+                .unwrap_or_default(),
+        })
+    };
+    Some(ResponsibleOfficerRow {
+        id,
+        row_version: row.get("ro_row_version"),
+        start_date: row.get("ro_start_date"),
+        end_date: row.get("ro_end_date"),
+        community_manager: details("cm_"),
+        prison_manager: details("pm_"),
+    })
+}
+
+/// Ends a responsible officer; returns the rows updated (0 on a lost race).
+pub async fn end_responsible_officer(
+    tx: &Transaction,
+    officer: &ResponsibleOfficerRow,
+    end_date: NaiveDateTime,
+    stamp: Stamp,
+) -> Result<u64, DbError> {
+    let rows = tx
+        .query_typed(
+            sql::END_RESPONSIBLE_OFFICER,
+            &[
+                (&officer.id, Type::INT8),
+                (&end_date, Type::TIMESTAMP),
+                (&stamp.user_id, Type::INT8),
+                (&stamp.now, Type::TIMESTAMP),
+                (&officer.row_version, Type::INT8),
+            ],
+        )
+        .await?;
+    Ok(rows.len() as u64)
+}
+
+pub async fn insert_responsible_officer(
+    tx: &Transaction,
+    new: &NewResponsibleOfficer,
+    stamp: Stamp,
+) -> Result<(), DbError> {
+    tx.query_typed(
+        sql::INSERT_RESPONSIBLE_OFFICER,
+        &[
+            (&new.offender_id, Type::INT8),
+            (&new.offender_manager_id, Type::INT8),
+            (&new.start_date, Type::TIMESTAMP),
+            (&new.end_date, Type::TIMESTAMP),
+            (&stamp.user_id, Type::INT8),
+            (&stamp.now, Type::TIMESTAMP),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts a contact of the type with code `type_code`; a missing type is
+/// [`DbError::NotFound`].
+pub async fn insert_contact(tx: &Transaction, new: &NewContact<'_>, stamp: Stamp) -> Result<(), DbError> {
+    let sensitive = new.sensitive.map(yes_no);
+    let rows = tx
+        .query_typed(
+            sql::INSERT_CONTACT,
+            &[
+                (&new.type_code, Type::VARCHAR),
+                (&new.offender_id, Type::INT8),
+                (&new.event_id, Type::INT8),
+                (&new.rqmnt_id, Type::INT8),
+                (&new.date, Type::DATE),
+                (&new.start_time, Type::TIMESTAMP),
+                (&new.notes, Type::TEXT),
+                (&new.probation_area_id, Type::INT8),
+                (&new.team_id, Type::INT8),
+                (&new.staff_id, Type::INT8),
+                (&sensitive, Type::BPCHAR),
+                (&stamp.user_id, Type::INT8),
+                (&stamp.now, Type::TIMESTAMP),
+                (&new.lic_condition_id, Type::INT8),
+            ],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Err(DbError::NotFound(format!("ContactType with code of {} not found", new.type_code)));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn requirement(main: Option<&str>, sub: Option<&str>, additional: Option<&str>) -> RequirementRow {
-        RequirementRow {
-            rqmnt_id: 1,
+    fn requirement(main: Option<&str>, sub: Option<&str>, additional: Option<&str>) -> ComponentRow {
+        ComponentRow {
+            id: 1,
             offender_id: 1,
             crn: "X000001".into(),
             event_id: 1,
