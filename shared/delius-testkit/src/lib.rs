@@ -13,7 +13,6 @@ pub mod hmpps_auth;
 pub mod ldap;
 pub mod moto;
 pub mod openapi;
-pub mod owned;
 pub mod pgbouncer;
 pub mod process;
 pub mod testing;

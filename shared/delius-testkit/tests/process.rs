@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use delius_testkit::ldap::LdapServer;
 use delius_testkit::moto::MotoServer;
+use delius_testkit::pgbouncer::{PgBouncer, PoolSizes};
+use delius_testkit::tls::TlsPostgres;
 use delius_testkit::process::{Output, OwnedChild, is_running};
 
 const OWNER_MODE: &str = "DELIUS_TESTKIT_OWNER_MODE";
@@ -34,6 +36,12 @@ async fn owner_mode() {
             server.pid().unwrap()
         }
         "moto" => Box::leak(Box::new(MotoServer::start().await)).pid(),
+        "pgbouncer" => {
+            let url = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/with-postgres.sh)");
+            let bouncer = Box::leak(Box::new(PgBouncer::start(&url, PoolSizes::default()).unwrap()));
+            bouncer.pid().unwrap()
+        }
+        "tls-postgres" => Box::leak(Box::new(TlsPostgres::start().await.unwrap())).pid().unwrap(),
         other => panic!("unknown stand-in {other}"),
     };
     println!("stand-in pid {pid}");
@@ -83,6 +91,26 @@ fn moto_ends_when_its_owner_is_killed() {
 }
 
 #[test]
+fn pgbouncer_ends_when_its_owner_is_killed() {
+    if std::env::var(OWNER_MODE).is_ok() {
+        return;
+    }
+    let (mut owner, pgbouncer) = owner_of("pgbouncer");
+    owner.kill().unwrap();
+    assert!(gone_within(pgbouncer, Duration::from_secs(1)), "pgbouncer {pgbouncer} outlived its owner");
+}
+
+#[test]
+fn a_tls_postgres_ends_when_its_owner_is_killed() {
+    if std::env::var(OWNER_MODE).is_ok() {
+        return;
+    }
+    let (mut owner, postgres) = owner_of("tls-postgres");
+    owner.kill().unwrap();
+    assert!(gone_within(postgres, Duration::from_secs(1)), "postgres {postgres} outlived its owner");
+}
+
+#[test]
 fn a_dropped_stand_in_is_stopped_and_its_directory_removed() {
     if std::env::var(OWNER_MODE).is_ok() {
         return;
@@ -91,6 +119,22 @@ fn a_dropped_stand_in_is_stopped_and_its_directory_removed() {
     let pid = server.pid().unwrap();
     drop(server);
     assert!(!is_running(pid), "slapd {pid} still runs after drop");
+}
+
+#[tokio::test]
+async fn a_dropped_pgbouncer_or_tls_postgres_is_stopped() {
+    if std::env::var(OWNER_MODE).is_ok() {
+        return;
+    }
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/with-postgres.sh)");
+    let bouncer = PgBouncer::start(&url, PoolSizes::default()).unwrap();
+    let server = TlsPostgres::start().await.unwrap();
+    let pids = [bouncer.pid().unwrap(), server.pid().unwrap()];
+    drop(bouncer);
+    drop(server);
+    for pid in pids {
+        assert!(!is_running(pid), "{pid} still runs after drop");
+    }
 }
 
 /// A stand-in started from a test thread that has ended stays up (the
