@@ -438,7 +438,7 @@ async fn staff_details_come_over_starttls() {
 #[tokio::test]
 async fn a_certificate_from_another_ca_leaves_the_details_out() {
     let ldap = LdapServer::start_tls();
-    let other_ca = delius_testkit::ldap::TestCa::new("Someone else's CA");
+    let other_ca = delius_testkit::tls::TestCa::new("Someone else's CA");
     for mut env in [ldap.ldaps_env(), ldap.starttls_env()] {
         for (name, value) in env.iter_mut() {
             if *name == "LDAP_CA_BUNDLE" {

@@ -24,7 +24,7 @@ impl MotoServer {
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| format!("{}/.tools/venv/bin/moto_server", crate::repo_root().display()));
         assert!(std::path::Path::new(&binary).exists(), "{binary} is missing: run `make tools` (or `make test`)");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::process::free_port().expect("a free port");
         let mut command = Command::new(&binary);
         command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let mut child = OwnedChild::spawn(command, Output::Null).unwrap_or_else(|e| panic!("start {binary}: {e}"));

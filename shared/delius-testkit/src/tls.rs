@@ -35,7 +35,8 @@ impl TestCa {
         TestCa { cert_pem: cert.pem(), issuer: Issuer::new(params, key) }
     }
 
-    /// A server certificate for `names`, and its key, both PEM.
+    /// A server certificate for `names` (host names, or IP addresses, which
+    /// become IP subject alternative names), and its key, both PEM.
     pub fn server_certificate(&self, names: &[&str]) -> (String, String) {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("names");
