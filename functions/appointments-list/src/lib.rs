@@ -27,10 +27,10 @@ pub const MAX_PAGE_SIZE: i32 = 1000;
 
 /// Serves one request. `directory` is `None` when no LDAP is configured.
 pub async fn handle(db: &Database, directory: Option<&StaffDirectory>, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
+    handler::serve(FUNCTION, db, request, |request| async move {
         let query = PageQuery::from_request(&request)?;
         let crn = path_param(&request, "crn", CRN_LENGTH)?;
-        let body = db.within_deadline(list(db, directory, &crn, &query)).await?;
+        let body = list(db, directory, &crn, &query).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

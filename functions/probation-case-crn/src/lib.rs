@@ -20,9 +20,9 @@ pub struct CaseIdentifiers {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
+    handler::serve(FUNCTION, db, request, |request| async move {
         let noms_id = path_param(&request, "nomsId", NOMS_NUMBER_LENGTH)?;
-        let body = db.within_deadline(find(db, &noms_id)).await?;
+        let body = find(db, &noms_id).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

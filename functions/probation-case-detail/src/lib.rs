@@ -59,9 +59,9 @@ impl From<Person> for PersonDetail {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
+    handler::serve(FUNCTION, db, request, |request| async move {
         let crn = path_param(&request, "crn", CRN_LENGTH)?;
-        let body = db.within_deadline(find(db, &crn)).await?;
+        let body = find(db, &crn).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

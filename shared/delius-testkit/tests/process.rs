@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use delius_testkit::ldap::LdapServer;
 use delius_testkit::moto::MotoServer;
 use delius_testkit::pgbouncer::{PgBouncer, PoolSizes};
-use delius_testkit::tls::TlsPostgres;
 use delius_testkit::process::{Output, OwnedChild, is_running};
+use delius_testkit::tls::TlsPostgres;
 
 const OWNER_MODE: &str = "DELIUS_TESTKIT_OWNER_MODE";
 
