@@ -37,6 +37,20 @@ async fn connect(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// The Delius user the Resettlement Passport functions act as (their
+/// `DELIUS_USERNAME` default).
+pub const RESETTLEMENT_PASSPORT_USER: &str = "ResettlementPassportAndDelius";
+
+/// What a Resettlement Passport route's handler is given, over a fresh test
+/// database: the pool a function builds (one connection, acting as the
+/// service's Delius user). Keep the [`TestDb`] while the pool is in use:
+/// dropping it removes the database.
+pub async fn route_database() -> (TestDb, Database) {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(RESETTLEMENT_PASSPORT_USER, 1);
+    (test_db, db)
+}
+
 /// Which data a test database starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contents {
