@@ -8,7 +8,9 @@
 //! and keeps tests from seeing each other's rows.
 
 use delius_db::migrate::{self, Seed};
-use delius_db::{Database, DatabaseConfig};
+use std::time::Duration;
+
+use delius_db::{CredentialSource, Database, DatabaseConfig};
 use tokio_postgres::NoTls;
 
 const TEMPLATE_LOCK: i64 = 0x00de_11a5_0000;
@@ -49,6 +51,21 @@ pub async fn route_database() -> (TestDb, Database) {
     let test_db = TestDb::new().await;
     let db = test_db.database(RESETTLEMENT_PASSPORT_USER, 1);
     (test_db, db)
+}
+
+/// A Resettlement Passport function's database configuration with these
+/// credentials and connect deadline, and the defaults otherwise (one
+/// connection, no TLS settings, the default timeouts).
+pub fn config_with(credentials: CredentialSource, connect_timeout: Duration) -> DatabaseConfig {
+    DatabaseConfig {
+        credentials,
+        pool_size: 1,
+        connect_timeout,
+        delius_username: RESETTLEMENT_PASSPORT_USER.into(),
+        tls: Default::default(),
+        timeouts: Default::default(),
+        host_override: None,
+    }
 }
 
 /// Which data a test database starts with.
