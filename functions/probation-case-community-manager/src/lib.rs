@@ -1,12 +1,11 @@
 //! GET `/probation-cases/{crn}/community-manager`: the name
 //! of the person's active community manager, or that the case is unallocated.
 
-use delius_api::handler::{self, path_param};
+use delius_api::ApiError;
+use delius_api::handler;
 use delius_api::validate::CRN_LENGTH;
-use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, ManagerStaff};
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -38,12 +37,7 @@ impl From<ManagerStaff> for Manager {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, db, request, |request| async move {
-        let crn = path_param(&request, "crn", CRN_LENGTH)?;
-        let body = find(db, &crn).await?;
-        Ok(json_response(StatusCode::OK, &body))
-    })
-    .await
+    handler::serve_lookup(FUNCTION, db, request, ("crn", CRN_LENGTH), find).await
 }
 
 /// The community manager of the person with `crn`, or 404.

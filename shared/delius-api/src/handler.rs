@@ -8,11 +8,13 @@ use std::panic::AssertUnwindSafe;
 use delius_db::case_detail::CaseDetailError;
 use delius_db::{Database, DbError};
 use futures_util::FutureExt;
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
 
 use crate::auth::require_role;
 use crate::body;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, json_response};
 use crate::routes;
 use crate::telemetry;
 use crate::validate::{TextKind, check_text};
@@ -67,6 +69,23 @@ where
     };
     telemetry::request_outcome(function, response.status().as_u16());
     response
+}
+
+/// [`serve`] for a GET of one thing named by one path parameter: the
+/// parameter `name` (at most `max` characters, see [`path_param`]) is given
+/// to `find`, and its answer is the 200 JSON body.
+pub async fn serve_lookup<T: Serialize>(
+    function: &'static str,
+    db: &Database,
+    request: Request,
+    (name, max): (&str, usize),
+    find: impl AsyncFnOnce(&Database, &str) -> Result<T, ApiError>,
+) -> Response<Body> {
+    serve(function, db, request, |request| async move {
+        let value = path_param(&request, name, max)?;
+        Ok(json_response(StatusCode::OK, &find(db, &value).await?))
+    })
+    .await
 }
 
 /// The text a panic was raised with, when it has one.
