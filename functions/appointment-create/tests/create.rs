@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use delius_api::routes::CASE_DETAIL;
 use delius_db::time::{london_now, london_today};
 use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role};
+use delius_testkit::rows::{add_second_active_manager, scalar, take_time_within};
 use delius_testkit::testing::{RESETTLEMENT_PASSPORT_USER, TestDb, route_database};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -36,26 +37,15 @@ fn appointment(kind: &str, start: &str, duration: &str) -> String {
 }
 
 async fn id(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    scalar(client, sql).await
 }
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    id(client, sql).await
+    scalar(client, sql).await
 }
 
 async fn row_json(client: &tokio_postgres::Client, sql: &str, key: i64) -> Value {
     client.query_one(sql, &[&key]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
-fn timestamp(v: &Value) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(v.as_str().expect("timestamp"), "%Y-%m-%dT%H:%M:%S%.f").expect("timestamp format")
-}
-
-/// Takes `key` out of `object` and checks it lies within `from..=to`.
-fn take_time_within(object: &mut Value, key: &str, from: NaiveDateTime, to: NaiveDateTime) {
-    let value = object.as_object_mut().unwrap().remove(key).unwrap_or_else(|| panic!("{key} missing"));
-    let t = timestamp(&value);
-    assert!(from <= t && t <= to, "{key} {t} not within {from}..{to}");
 }
 
 /// `(outcome, interaction_parameters, date_time)` of the CLBI003 audit rows, oldest first.
@@ -603,28 +593,11 @@ async fn a_duration_past_the_year_9999_is_400_and_nothing_is_written() {
     assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
 }
 
-/// A second active community manager for X123123 (John Smith again, newer;
-// ended, as only one open-ended manager fits the unique index, but active).
-async fn add_second_active_manager(client: &tokio_postgres::Client) {
-    client
-        .execute(
-            "INSERT INTO offender_manager (offender_id, allocation_staff_id, team_id, probation_area_id, \
-                                           allocation_date, end_date, active_flag, soft_deleted) \
-             SELECT om.offender_id, om.allocation_staff_id, om.team_id, om.probation_area_id, \
-                    om.allocation_date + INTERVAL '1 day', om.allocation_date + INTERVAL '2 days', 1, 0 \
-             FROM offender_manager om JOIN offender o USING (offender_id) \
-             WHERE o.crn = 'X123123' AND om.active_flag = 1",
-            &[],
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_written() {
     let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    add_second_active_manager(&client).await;
+    add_second_active_manager(&client, "X123123").await;
     let before = counts(&client).await;
     let response = appointment_create::handle(&db, post("X123123", CLIENT_BODY)).await;
     assert_eq!(response.status(), 500);

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use delius_api::routes::CASE_DETAIL;
 use delius_db::time::{london_now, london_today};
 use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role};
+use delius_testkit::rows::{add_second_active_manager, scalar as id, take_time_within};
 use delius_testkit::testing::{RESETTLEMENT_PASSPORT_USER, TestDb, route_database};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -30,20 +31,6 @@ fn assert_created(response: &Response<Body>) {
     assert_eq!(response.status(), 201, "{:?}", response.body());
     assert!(matches!(response.body(), Body::Empty), "no body: {:?}", response.body());
     delius_testkit::apigw::assert_documented(response);
-}
-
-async fn id(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
-fn timestamp(v: &Value) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(v.as_str().expect("timestamp"), "%Y-%m-%dT%H:%M:%S%.f").expect("timestamp format")
-}
-
-fn take_time_within(object: &mut Value, key: &str, from: NaiveDateTime, to: NaiveDateTime) {
-    let value = object.as_object_mut().unwrap().remove(key).unwrap_or_else(|| panic!("{key} missing"));
-    let t = timestamp(&value);
-    assert!(from <= t && t <= to, "{key} {t} not within {from}..{to}");
 }
 
 /// The contacts written after `after_id`, as JSON rows.
@@ -535,20 +522,7 @@ async fn a_nul_in_the_notes_is_400_and_nothing_is_written() {
 async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_written() {
     let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    // A second active community manager for X123123 (John Smith again, newer;
-    // ended, as only one open-ended manager fits the unique index, but active).
-    client
-        .execute(
-            "INSERT INTO offender_manager (offender_id, allocation_staff_id, team_id, probation_area_id, \
-                                           allocation_date, end_date, active_flag, soft_deleted) \
-             SELECT om.offender_id, om.allocation_staff_id, om.team_id, om.probation_area_id, \
-                    om.allocation_date + INTERVAL '1 day', om.allocation_date + INTERVAL '2 days', 1, 0 \
-             FROM offender_manager om JOIN offender o USING (offender_id) \
-             WHERE o.crn = 'X123123' AND om.active_flag = 1",
-            &[],
-        )
-        .await
-        .unwrap();
+    add_second_active_manager(&client, "X123123").await;
     let last_contact = max_id(&client, "contact", "contact_id").await;
     let last_staff = max_id(&client, "staff", "staff_id").await;
     let alerts_before = id(&client, "SELECT count(*) FROM contact_alert").await;

@@ -15,6 +15,7 @@ pub mod moto;
 pub mod openapi;
 pub mod pgbouncer;
 pub mod process;
+pub mod rows;
 pub mod testing;
 pub mod tls;
 pub mod workload;
