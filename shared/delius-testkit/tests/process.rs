@@ -70,44 +70,35 @@ fn owner_of(what: &str) -> (OwnedChild, u32) {
     (owner, pid)
 }
 
-#[test]
-fn slapd_ends_when_its_owner_is_killed() {
+/// Starts an owner process running `what` and kills it with SIGKILL (no
+/// `Drop` runs in the owner): the stand-in must be gone within a second.
+fn ends_when_its_owner_is_killed(what: &str) {
     if std::env::var(OWNER_MODE).is_ok() {
         return;
     }
-    let (mut owner, slapd) = owner_of("slapd");
-    owner.kill().unwrap(); // SIGKILL: no Drop runs in the owner
-    assert!(gone_within(slapd, Duration::from_secs(1)), "slapd {slapd} outlived its owner");
+    let (mut owner, pid) = owner_of(what);
+    owner.kill().unwrap();
+    assert!(gone_within(pid, Duration::from_secs(1)), "{what} {pid} outlived its owner");
+}
+
+#[test]
+fn slapd_ends_when_its_owner_is_killed() {
+    ends_when_its_owner_is_killed("slapd");
 }
 
 #[test]
 fn moto_ends_when_its_owner_is_killed() {
-    if std::env::var(OWNER_MODE).is_ok() {
-        return;
-    }
-    let (mut owner, moto) = owner_of("moto");
-    owner.kill().unwrap();
-    assert!(gone_within(moto, Duration::from_secs(1)), "moto_server {moto} outlived its owner");
+    ends_when_its_owner_is_killed("moto");
 }
 
 #[test]
 fn pgbouncer_ends_when_its_owner_is_killed() {
-    if std::env::var(OWNER_MODE).is_ok() {
-        return;
-    }
-    let (mut owner, pgbouncer) = owner_of("pgbouncer");
-    owner.kill().unwrap();
-    assert!(gone_within(pgbouncer, Duration::from_secs(1)), "pgbouncer {pgbouncer} outlived its owner");
+    ends_when_its_owner_is_killed("pgbouncer");
 }
 
 #[test]
 fn a_tls_postgres_ends_when_its_owner_is_killed() {
-    if std::env::var(OWNER_MODE).is_ok() {
-        return;
-    }
-    let (mut owner, postgres) = owner_of("tls-postgres");
-    owner.kill().unwrap();
-    assert!(gone_within(postgres, Duration::from_secs(1)), "postgres {postgres} outlived its owner");
+    ends_when_its_owner_is_killed("tls-postgres");
 }
 
 #[test]
