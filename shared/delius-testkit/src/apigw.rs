@@ -23,11 +23,6 @@ pub fn parse(event: &Value) -> Request {
     lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
 }
 
-/// As [`parse`], from the event's text.
-pub fn parse_str(event: &str) -> Request {
-    parse(&serde_json::from_str(event).expect("API Gateway v2 event JSON"))
-}
-
 /// A sample event of `events/apigw/` (what the real client sends, through
 /// API Gateway and the authorizer), rewritten for a test. Built with
 /// [`SampleEvent::request`], it goes through [`parse`].
