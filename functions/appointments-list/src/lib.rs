@@ -9,6 +9,7 @@ pub mod tls;
 use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate, NaiveTime};
+pub use delius_api::Name;
 use delius_api::datetime::{format_duration, format_london, parse_local_date};
 use delius_api::handler::{self, path_param, query_param};
 use delius_api::validate::CRN_LENGTH;
@@ -160,12 +161,6 @@ pub struct Staff {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Name {
-    pub forename: String,
-    pub surname: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,6 +2,7 @@
 //! of the person's active community manager, or that the case is unallocated.
 
 use delius_api::ApiError;
+pub use delius_api::Name;
 use delius_api::handler;
 use delius_api::validate::CRN_LENGTH;
 use delius_db::Database;
@@ -17,12 +18,6 @@ pub struct Manager {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
     pub unallocated: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Name {
-    pub forename: String,
-    pub surname: String,
 }
 
 impl From<ManagerStaff> for Manager {

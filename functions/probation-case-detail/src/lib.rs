@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use delius_api::ApiError;
+pub use delius_api::Name;
 use delius_api::handler;
 use delius_api::validate::CRN_LENGTH;
 use delius_db::Database;
@@ -22,12 +23,6 @@ pub struct PersonDetail {
     /// Left out when the person has no telephone, mobile or e-mail at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_details: Option<ContactDetails>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Name {
-    pub forename: String,
-    pub surname: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
