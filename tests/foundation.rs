@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use delius_db::audit::{self, Outcome, Parameters};
 use delius_db::migrate::{self, Seed};
 use delius_db::{CredentialSource, Database, DatabaseConfig, DbError};
-use delius_testkit::testing::TestDb;
+use delius_testkit::blackhole::SilentListener;
+use delius_testkit::testing::{TestDb, config_with};
 
 /// Tables, columns, indexes and constraints: what a migration could change.
 async fn schema_snapshot(client: &tokio_postgres::Client) -> Vec<String> {
@@ -327,43 +328,18 @@ async fn failure_audit_survives_the_rollback_of_the_failed_work() {
     assert_eq!(unknown.to_string(), "BusinessInteraction with code of NOPE not found");
 }
 
-/// A TCP listener on loopback that accepts connections and never answers,
-/// counting them: a database that hangs.
-async fn silent_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = accepted.clone();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            held.push(socket);
-        }
-    });
-    (port, accepted)
-}
-
 fn config_for(url: String, timeout: Duration) -> DatabaseConfig {
-    DatabaseConfig {
-        credentials: CredentialSource::Url(url),
-        pool_size: 1,
-        connect_timeout: timeout,
-        delius_username: "ResettlementPassportAndDelius".into(),
-        tls: Default::default(),
-        timeouts: Default::default(),
-        host_override: None,
-    }
+    config_with(CredentialSource::Url(url), timeout)
 }
 
 #[tokio::test]
 async fn building_the_pool_touches_no_network_and_a_hanging_database_times_out() {
-    let (port, accepted) = silent_server().await;
+    let silent = SilentListener::start().await.unwrap();
     let timeout = Duration::from_millis(400);
-    let database = Database::new(config_for(format!("postgres://postgres:pw@127.0.0.1:{port}/delius"), timeout))
-        .expect("building needs no database");
+    let url = format!("postgres://postgres:pw@127.0.0.1:{}/delius", silent.port);
+    let database = Database::new(config_for(url, timeout)).expect("building needs no database");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0, "no connection before first use");
+    assert_eq!(silent.accepted(), 0, "no connection before first use");
     assert_eq!(database.open_connections(), 0);
 
     let started = Instant::now();
@@ -373,7 +349,7 @@ async fn building_the_pool_touches_no_network_and_a_hanging_database_times_out()
     assert_eq!(err.to_string(), "could not connect to the database within 400ms");
     assert!(err.is_transient());
     assert!(elapsed >= timeout && elapsed < timeout * 3, "took {elapsed:?}");
-    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "first use connects");
+    assert_eq!(silent.accepted(), 1, "first use connects");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use delius_db::{Database, DatabaseConfig};
+use delius_testkit::apigw::SampleEvent;
 use delius_testkit::blackhole::BlackHole;
 use delius_testkit::pgbouncer::{PgBouncer, PoolSizes};
 use delius_testkit::testing::TestDb;
@@ -15,13 +16,8 @@ use serde_json::{Value, json};
 
 const USER: &str = "ResettlementPassportAndDelius";
 
-fn sample(file: &str) -> Value {
-    let path = delius_testkit::repo_root().join("events/apigw").join(file);
-    serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("sample JSON")
-}
-
 fn request(file: &str) -> Request {
-    lambda_http::request::from_str(&sample(file).to_string()).expect("API Gateway v2 event")
+    SampleEvent::load(file).request()
 }
 
 fn body(response: &Response<Body>) -> Value {

@@ -28,10 +28,10 @@ const ADD_CONTACT: &str = "CLBI003";
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
+    handler::serve(FUNCTION, db, request, |request| async move {
         let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let appointment = CreateAppointment::from_body(request.body())?;
-        let (status, created) = match db.within_deadline(create(db, &crn, &appointment)).await? {
+        let (status, created) = match create(db, &crn, &appointment).await? {
             Created::New(body) => (StatusCode::CREATED, body),
             Created::Replayed(body) => (StatusCode::OK, body),
         };

@@ -2,29 +2,20 @@
 
 use appointment_create::URN_PREFIX;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use delius_api::routes::CASE_DETAIL;
 use delius_db::time::{london_now, london_today};
-use delius_testkit::testing::TestDb;
+use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role};
+use delius_testkit::rows::{add_second_active_manager, scalar, take_time_within};
+use delius_testkit::testing::{RESETTLEMENT_PASSPORT_USER, TestDb, route_database};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-const USER: &str = "ResettlementPassportAndDelius";
 const CLIENT_BODY: &str =
     r#"{"type":"Health","start":"2024-04-15T14:32:00.000+01","duration":"PT30M","notes":"notes"}"#;
 
-fn sample(file: &str) -> Value {
-    let path = format!("{}/../../events/apigw/{file}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("sample JSON")
-}
-
 /// The sample event for `crn` with `body`.
 fn post(crn: &str, body: &str) -> Request {
-    let mut event = sample("appointment-create.json");
-    event["rawPath"] = json!(format!("/appointments/{crn}"));
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    event["pathParameters"]["crn"] = json!(crn);
-    event["body"] = json!(body);
-    event["headers"]["content-length"] = json!(body.len().to_string());
-    delius_testkit::apigw::parse(&event)
+    SampleEvent::load("appointment-create.json").path_param("crn", crn).body(body).request()
 }
 
 /// The JSON body, validated against docs/openapi.yaml.
@@ -46,26 +37,15 @@ fn appointment(kind: &str, start: &str, duration: &str) -> String {
 }
 
 async fn id(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    scalar(client, sql).await
 }
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    id(client, sql).await
+    scalar(client, sql).await
 }
 
 async fn row_json(client: &tokio_postgres::Client, sql: &str, key: i64) -> Value {
     client.query_one(sql, &[&key]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
-fn timestamp(v: &Value) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(v.as_str().expect("timestamp"), "%Y-%m-%dT%H:%M:%S%.f").expect("timestamp format")
-}
-
-/// Takes `key` out of `object` and checks it lies within `from..=to`.
-fn take_time_within(object: &mut Value, key: &str, from: NaiveDateTime, to: NaiveDateTime) {
-    let value = object.as_object_mut().unwrap().remove(key).unwrap_or_else(|| panic!("{key} missing"));
-    let t = timestamp(&value);
-    assert!(from <= t && t <= to, "{key} {t} not within {from}..{to}");
 }
 
 /// `(outcome, interaction_parameters, date_time)` of the CLBI003 audit rows, oldest first.
@@ -98,10 +78,27 @@ async fn counts(client: &tokio_postgres::Client) -> Counts {
     }
 }
 
+/// Each request body for X123123 is a 400 with its message, and no contact,
+/// alert or audit row is written.
+async fn assert_refused_writing_nothing(
+    db: &delius_db::Database,
+    client: &tokio_postgres::Client,
+    cases: &[(impl AsRef<str>, impl AsRef<str>)],
+) {
+    let before = counts(client).await;
+    for (request, message) in cases {
+        let (request, message) = (request.as_ref(), message.as_ref());
+        let response = appointment_create::handle(db, post("X123123", request)).await;
+        assert_eq!(response.status(), 400, "{request}");
+        assert_eq!(body(&response), json!({"status": 400, "message": message}), "{request}");
+    }
+    let after = counts(client).await;
+    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
+}
+
 #[tokio::test]
 async fn the_real_clients_request_creates_contact_alert_and_audit_row() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let before = counts(&client).await;
     let from = london_now();
@@ -204,8 +201,7 @@ async fn the_real_clients_request_creates_contact_alert_and_audit_row() {
 
 #[tokio::test]
 async fn offsets_and_durations_in_other_forms() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let cases = [
         // Winter: +01:00 is an hour ahead of London.
@@ -283,8 +279,7 @@ async fn clash_fixture(client: &tokio_postgres::Client) -> (NaiveDateTime, Naive
 
 #[tokio::test]
 async fn a_clash_with_the_fixture_is_409_and_only_the_failure_is_audited() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let (fixture_start, _) = clash_fixture(&client).await;
     let before = counts(&client).await;
@@ -306,8 +301,7 @@ async fn a_clash_with_the_fixture_is_409_and_only_the_failure_is_audited() {
 
 #[tokio::test]
 async fn the_clash_rule_keeps_its_string_comparison_quirks() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let date = day(7);
     // The fixture, pinned to 10:00-11:00 a week ahead.
@@ -377,8 +371,7 @@ async fn the_clash_rule_keeps_its_string_comparison_quirks() {
 
 #[tokio::test]
 async fn a_replayed_uuid_answers_200_with_the_same_body_and_writes_nothing() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let request = json!({"type": "DrugsAndAlcohol", "start": local(day(10), "12:00"), "duration": "PT30M",
                          "notes": "first", "uuid": "0b9a6f0e-4c1d-4e0a-9d5b-2f3e4a5b6c7d"})
@@ -418,7 +411,7 @@ async fn concurrent_requests_with_one_uuid_create_one_appointment() {
     let request = json!({"type": "Health", "start": local(day(11), "15:00"), "duration": "PT1H",
                          "uuid": "5e0f3a2b-7c4d-4e8f-9a1b-2c3d4e5f6a7b"})
     .to_string();
-    let databases: Vec<_> = (0..4).map(|_| test_db.database(USER, 1)).collect();
+    let databases: Vec<_> = (0..4).map(|_| test_db.database(RESETTLEMENT_PASSPORT_USER, 1)).collect();
     let responses = futures_util::future::join_all(
         databases.iter().map(|db| appointment_create::handle(db, post("C123456", &request))),
     )
@@ -437,10 +430,8 @@ async fn concurrent_requests_with_one_uuid_create_one_appointment() {
 
 #[tokio::test]
 async fn bad_bodies_are_400_and_never_reach_the_database() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    let before = counts(&client).await;
     let cases: &[(&str, &str)] = &[
         ("", "Required request body is missing"),
         ("not json", "Malformed JSON request body: expected ident at line 1 column 2"),
@@ -490,19 +481,12 @@ async fn bad_bodies_are_400_and_never_reach_the_database() {
             "Invalid value for 'notes': expected a string",
         ),
     ];
-    for (request, message) in cases {
-        let response = appointment_create::handle(&db, post("X123123", request)).await;
-        assert_eq!(response.status(), 400, "{request}");
-        assert_eq!(body(&response), json!({"status": 400, "message": message}), "{request}");
-    }
-    let after = counts(&client).await;
-    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
+    assert_refused_writing_nothing(&db, &client, cases).await;
 }
 
 #[tokio::test]
 async fn business_rule_failures_write_only_the_failure_audit_row() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     // RP2 goes missing: only requests of that type notice.
     client.execute("UPDATE r_contact_type SET code = 'RP2X' WHERE code = 'RP2'", &[]).await.unwrap();
@@ -547,8 +531,7 @@ async fn business_rule_failures_write_only_the_failure_audit_row() {
 
 #[tokio::test]
 async fn a_person_without_an_active_manager_is_not_found() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client
         .execute(
@@ -565,27 +548,21 @@ async fn a_person_without_an_active_manager_is_not_found() {
 
 #[tokio::test]
 async fn without_the_appointment_role_the_answer_is_403() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let before = counts(&client).await;
-    let mut event = sample("appointment-create.json");
-    event["requestContext"]["authorizer"]["lambda"]["roles"] =
-        json!("PROBATION_API__RESETTLEMENT_PASSPORT__CASE_DETAIL");
-    let response = appointment_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
-    assert_eq!(response.status(), 403);
-    assert_eq!(body(&response), json!({"status": 403, "message": "Access Denied"}));
+    let event = SampleEvent::load("appointment-create.json");
+    assert_forbidden_without_role(&event, CASE_DETAIL, async |request| appointment_create::handle(&db, request).await)
+        .await;
     let after = counts(&client).await;
     assert_eq!((after.contacts, after.audits), (before.contacts, before.audits));
 }
 
 #[tokio::test]
 async fn the_sample_events_are_accepted() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     for file in ["appointment-create.json", "appointment-create-with-uuid.json"] {
-        let event = sample(file);
-        let response = appointment_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
+        let response = appointment_create::handle(&db, SampleEvent::load(file).request()).await;
         assert_eq!(response.status(), 201, "{file}: {:?}", response.body());
     }
 }
@@ -593,10 +570,8 @@ async fn the_sample_events_are_accepted() {
 /// `"duration": "PT999999999999H"` used to overflow the end time and panic.
 #[tokio::test]
 async fn a_duration_past_the_year_9999_is_400_and_nothing_is_written() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    let before = counts(&client).await;
     let end_message = "Invalid value for 'duration': the appointment must end by 9999-12-31T23:59:59";
     let cases: Vec<(String, String)> = vec![
         (appointment("Health", "2024-04-15T14:32:00.000+01", "PT999999999999H"), end_message.into()),
@@ -619,38 +594,14 @@ async fn a_duration_past_the_year_9999_is_400_and_nothing_is_written() {
             "Invalid value for 'type': must not contain control characters (found U+0000)".into(),
         ),
     ];
-    for (request, message) in &cases {
-        let response = appointment_create::handle(&db, post("X123123", request)).await;
-        assert_eq!(response.status(), 400, "{request}");
-        assert_eq!(body(&response), json!({"status": 400, "message": message}), "{request}");
-    }
-    let after = counts(&client).await;
-    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits));
-}
-
-/// A second active community manager for X123123 (John Smith again, newer;
-// ended, as only one open-ended manager fits the unique index, but active).
-async fn add_second_active_manager(client: &tokio_postgres::Client) {
-    client
-        .execute(
-            "INSERT INTO offender_manager (offender_id, allocation_staff_id, team_id, probation_area_id, \
-                                           allocation_date, end_date, active_flag, soft_deleted) \
-             SELECT om.offender_id, om.allocation_staff_id, om.team_id, om.probation_area_id, \
-                    om.allocation_date + INTERVAL '1 day', om.allocation_date + INTERVAL '2 days', 1, 0 \
-             FROM offender_manager om JOIN offender o USING (offender_id) \
-             WHERE o.crn = 'X123123' AND om.active_flag = 1",
-            &[],
-        )
-        .await
-        .unwrap();
+    assert_refused_writing_nothing(&db, &client, &cases).await;
 }
 
 #[tokio::test]
 async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_written() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    add_second_active_manager(&client).await;
+    add_second_active_manager(&client, "X123123").await;
     let before = counts(&client).await;
     let response = appointment_create::handle(&db, post("X123123", CLIENT_BODY)).await;
     assert_eq!(response.status(), 500);

@@ -9,6 +9,7 @@ pub mod tls;
 use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate, NaiveTime};
+pub use delius_api::Name;
 use delius_api::datetime::{format_duration, format_london, parse_local_date};
 use delius_api::handler::{self, path_param, query_param};
 use delius_api::validate::CRN_LENGTH;
@@ -27,10 +28,10 @@ pub const MAX_PAGE_SIZE: i32 = 1000;
 
 /// Serves one request. `directory` is `None` when no LDAP is configured.
 pub async fn handle(db: &Database, directory: Option<&StaffDirectory>, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
+    handler::serve(FUNCTION, db, request, |request| async move {
         let query = PageQuery::from_request(&request)?;
         let crn = path_param(&request, "crn", CRN_LENGTH)?;
-        let body = db.within_deadline(list(db, directory, &crn, &query)).await?;
+        let body = list(db, directory, &crn, &query).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await
@@ -160,12 +161,6 @@ pub struct Staff {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Name {
-    pub forename: String,
-    pub surname: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

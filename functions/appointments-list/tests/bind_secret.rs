@@ -5,38 +5,16 @@
 
 use appointments_list::directory::{DirectoryConfig, Password, StaffDirectory};
 use delius_testkit::ldap::LdapServer;
-use delius_testkit::moto::MotoServer;
-
-fn set_env(key: &str, value: &str) {
-    // SAFETY: this binary has one test, and it sets the variables before the
-    // SDK reads them; no other thread reads the environment concurrently.
-    unsafe { std::env::set_var(key, value) };
-}
+use delius_testkit::moto::{MotoServer, set_aws_test_environment};
 
 #[tokio::test]
 async fn the_bind_password_comes_from_a_secret_read_once() {
-    for (key, value) in [
-        ("AWS_REGION", "eu-west-2"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ] {
-        set_env(key, value);
-    }
     let moto = MotoServer::start().await;
-    set_env("AWS_ENDPOINT_URL", &moto.url);
+    // SAFETY: this binary has one test, and it sets the variables before the
+    // SDK reads them; no other thread reads the environment concurrently.
+    unsafe { set_aws_test_environment(Some(&moto.url)) };
     let ldap = LdapServer::start();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    let arn = aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name("delius-ldap-bind-password")
-        .secret_string(ldap.bind_password.clone())
-        .send()
-        .await
-        .expect("create the secret in moto")
-        .arn()
-        .unwrap()
-        .to_string();
+    let arn = moto.create_secret("delius-ldap-bind-password", &ldap.bind_password).await;
 
     let env =
         [("LDAP_URL", ldap.url.clone()), ("LDAP_BIND_DN", ldap.bind_dn.clone()), ("LDAP_SECRET_ARN", arn.clone())];

@@ -5,30 +5,20 @@ use std::time::{Duration, Instant};
 use appointments_list::directory::{DirectoryConfig, StaffDirectory};
 use chrono::{NaiveDate, NaiveTime};
 use delius_api::datetime::format_london;
+use delius_api::routes::APPOINTMENT_RW;
 use delius_db::time::london_today;
+use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role};
+use delius_testkit::blackhole::SilentListener;
 use delius_testkit::ldap::LdapServer;
-use delius_testkit::testing::TestDb;
+use delius_testkit::testing::route_database;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-const USER: &str = "ResettlementPassportAndDelius";
-
-fn sample() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/apigw/appointments-list.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("sample JSON")
-}
+const EVENT: &str = "appointments-list.json";
 
 /// The sample event for `crn` with this query string.
 fn request(crn: &str, query: &str) -> Request {
-    let mut event = sample();
-    event["rawPath"] = json!(format!("/appointments/{crn}"));
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    event["pathParameters"]["crn"] = json!(crn);
-    event["rawQueryString"] = json!(query);
-    let params: serde_json::Map<String, Value> =
-        query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
-    event["queryStringParameters"] = Value::Object(params);
-    delius_testkit::apigw::parse(&event)
+    SampleEvent::load(EVENT).path_param("crn", crn).query(query).request()
 }
 
 fn page_query(from: NaiveDate, to: NaiveDate, page: i32, size: i32) -> String {
@@ -89,8 +79,7 @@ fn future_day(date: NaiveDate, staff: &Value) -> Vec<Value> {
 
 #[tokio::test]
 async fn first_page_field_by_field_with_staff_details_from_ldap() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     let ldap = LdapServer::start();
     let directory = directory_for(&ldap);
 
@@ -122,8 +111,7 @@ fn john_smith_search() -> String {
 
 #[tokio::test]
 async fn past_appointments_carry_their_outcome() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     let response = appointments_list::handle(&db, None, request("X123123", &page_query(day(-7), day(-7), 0, 5))).await;
     assert_eq!(response.status(), 200);
     let body = body(&response);
@@ -138,8 +126,7 @@ async fn past_appointments_carry_their_outcome() {
 
 #[tokio::test]
 async fn pages_totals_and_the_page_past_the_end() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     let page = |n: i32, size: i32| {
         let db = &db;
         async move {
@@ -178,8 +165,7 @@ async fn pages_totals_and_the_page_past_the_end() {
 
 #[tokio::test]
 async fn unknown_crn_is_an_empty_page() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     let response =
         appointments_list::handle(&db, None, request("Z999999", &page_query(day(-365), day(365), 0, 1000))).await;
     assert_eq!(response.status(), 200);
@@ -188,8 +174,7 @@ async fn unknown_crn_is_an_empty_page() {
 
 #[tokio::test]
 async fn rows_the_listing_leaves_out_or_fills_in() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let date = day(30);
     // A null start (reads as midnight, no duration), a soft-deleted appointment, a
@@ -247,8 +232,7 @@ async fn rows_the_listing_leaves_out_or_fills_in() {
 
 #[tokio::test]
 async fn bad_query_parameters_are_400_with_a_problem_body() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     let (from, to) = (day(0), day(7));
     let cases = [
         (format!("endDate={to}&page=0&size=10"), "Required request parameter 'startDate' is not present"),
@@ -288,20 +272,14 @@ async fn bad_query_parameters_are_400_with_a_problem_body() {
 
 #[tokio::test]
 async fn without_the_case_detail_role_the_answer_is_403() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let mut event = sample();
-    event["requestContext"]["authorizer"]["lambda"]["roles"] =
-        json!("PROBATION_API__RESETTLEMENT_PASSPORT__APPOINTMENT_RW");
-    let response = appointments_list::handle(&db, None, delius_testkit::apigw::parse(&event)).await;
-    assert_eq!(response.status(), 403);
-    assert_eq!(body(&response), json!({"status": 403, "message": "Access Denied"}));
+    let (_test_db, db) = route_database().await;
+    let handle = async |request| appointments_list::handle(&db, None, request).await;
+    assert_forbidden_without_role(&SampleEvent::load(EVENT), APPOINTMENT_RW, handle).await;
 }
 
 /// The first future appointment as listed with `directory`.
 async fn first_staff(directory: Option<&StaffDirectory>) -> (Value, Duration) {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     let started = Instant::now();
     let response =
         appointments_list::handle(&db, directory, request("X123123", &page_query(day(1), day(1), 0, 1))).await;
@@ -341,17 +319,9 @@ async fn a_refused_bind_leaves_the_details_out() {
 
 #[tokio::test]
 async fn a_directory_that_never_answers_is_given_up_on_quickly() {
-    // Accepts connections and then says nothing.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = silent.local_addr().unwrap().port();
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            open.push(socket);
-        }
-    });
+    let silent = SilentListener::start().await.unwrap();
     let mut config = DirectoryConfig::from_lookup(|name| match name {
-        "LDAP_URL" => Some(format!("ldap://127.0.0.1:{port}")),
+        "LDAP_URL" => Some(format!("ldap://127.0.0.1:{}", silent.port)),
         "LDAP_BIND_DN" => Some("cn=admin,dc=moj,dc=com".into()),
         "LDAP_BIND_PASSWORD" => Some("secret".into()),
         _ => None,
@@ -363,13 +333,12 @@ async fn a_directory_that_never_answers_is_given_up_on_quickly() {
     let (staff, elapsed) = first_staff(Some(&StaffDirectory::new(config))).await;
     assert_eq!(staff, john_smith(false));
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
-    held.abort();
+    assert!(silent.accepted() >= 1, "the directory was tried");
 }
 
 #[tokio::test]
 async fn staff_missing_from_the_directory_have_no_details() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     // John Smith's user now points at a name the directory does not hold.
     test_db
         .client()
@@ -387,12 +356,9 @@ async fn staff_missing_from_the_directory_have_no_details() {
 
 #[tokio::test]
 async fn the_sample_events_are_served() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     for (file, page, size) in [("appointments-list.json", 0, 1000), ("appointments-list-paged.json", 1, 10)] {
-        let path = format!("{}/../../events/apigw/{file}", env!("CARGO_MANIFEST_DIR"));
-        let event = std::fs::read_to_string(path).unwrap();
-        let response = appointments_list::handle(&db, None, delius_testkit::apigw::parse_str(&event)).await;
+        let response = appointments_list::handle(&db, None, SampleEvent::load(file).request()).await;
         assert_eq!(response.status(), 200, "{file}");
         let body = body(&response);
         assert_eq!((body["page"].clone(), body["size"].clone()), (json!(page), json!(size)), "{file}");
@@ -438,7 +404,7 @@ async fn staff_details_come_over_starttls() {
 #[tokio::test]
 async fn a_certificate_from_another_ca_leaves_the_details_out() {
     let ldap = LdapServer::start_tls();
-    let other_ca = delius_testkit::ldap::TestCa::new("Someone else's CA");
+    let other_ca = delius_testkit::tls::TestCa::new("Someone else's CA");
     for mut env in [ldap.ldaps_env(), ldap.starttls_env()] {
         for (name, value) in env.iter_mut() {
             if *name == "LDAP_CA_BUNDLE" {

@@ -69,10 +69,10 @@ pub struct Address {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
+    handler::serve(FUNCTION, db, request, |request| async move {
         let identifier = identifier_type(query_param(&request, "type")?.as_deref())?;
         let value = path_param(&request, "value", CRN_LENGTH.max(NOMS_NUMBER_LENGTH))?;
-        let body = db.within_deadline(find(db, identifier, &value)).await?;
+        let body = find(db, identifier, &value).await?;
         Ok(json_response(StatusCode::OK, &body))
     })
     .await

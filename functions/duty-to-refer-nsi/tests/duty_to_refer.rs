@@ -1,30 +1,26 @@
 //! GET /duty-to-refer-nsi/{value}?type= against the real dev database.
 
+use delius_api::routes::APPOINTMENT_RW;
 use delius_db::time::london_today;
-use delius_testkit::apigw::{assert_json, parse};
-use delius_testkit::testing::TestDb;
+use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role, assert_json};
+use delius_testkit::testing::route_database;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
-const BY_CRN: &str = include_str!("../../../events/apigw/duty-to-refer-nsi.json");
-const BY_NOMS: &str = include_str!("../../../events/apigw/duty-to-refer-nsi-noms.json");
-const USER: &str = "ResettlementPassportAndDelius";
+const BY_CRN: &str = "duty-to-refer-nsi.json";
+const BY_NOMS: &str = "duty-to-refer-nsi-noms.json";
 
 /// The CRN sample for `value`, with the query string `type` (none if `None`).
-fn event_for(value: &str, kind: Option<&str>) -> Value {
-    let mut event: Value = serde_json::from_str(BY_CRN).expect("sample event JSON");
-    event["rawPath"] = json!(format!("/duty-to-refer-nsi/{value}"));
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    event["pathParameters"]["value"] = json!(value);
-    if let Some(kind) = kind {
-        event["rawQueryString"] = json!(format!("type={kind}"));
-        event["queryStringParameters"] = json!({"type": kind});
+fn event_for(value: &str, kind: Option<&str>) -> SampleEvent {
+    let event = SampleEvent::load(BY_CRN).path_param("value", value);
+    match kind {
+        Some(kind) => event.query(&format!("type={kind}")),
+        None => event,
     }
-    event
 }
 
 async fn get(db: &delius_db::Database, value: &str, kind: Option<&str>) -> Response<Body> {
-    duty_to_refer_nsi::handle(db, parse(&event_for(value, kind))).await
+    duty_to_refer_nsi::handle(db, event_for(value, kind).request()).await
 }
 
 fn dev_person_nsi() -> Value {
@@ -146,9 +142,8 @@ async fn insert_address(
 
 #[tokio::test]
 async fn sample_event_by_crn_gives_the_dev_persons_nsi_field_by_field() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let request = delius_testkit::apigw::parse_str(BY_CRN);
+    let (_test_db, db) = route_database().await;
+    let request = SampleEvent::load(BY_CRN).request();
     assert_json(&duty_to_refer_nsi::handle(&db, request).await, 200, dev_person_nsi());
     // Naming the default type gives the same.
     assert_json(&get(&db, "X123123", Some("CRN")).await, 200, dev_person_nsi());
@@ -157,16 +152,14 @@ async fn sample_event_by_crn_gives_the_dev_persons_nsi_field_by_field() {
 
 #[tokio::test]
 async fn sample_event_by_noms_number_gives_the_same_nsi() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let request = delius_testkit::apigw::parse_str(BY_NOMS);
+    let (_test_db, db) = route_database().await;
+    let request = SampleEvent::load(BY_NOMS).request();
     assert_json(&duty_to_refer_nsi::handle(&db, request).await, 200, dev_person_nsi());
 }
 
 #[tokio::test]
 async fn a_type_other_than_crn_or_noms_is_400() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     for kind in ["crn", "noms", "PNC"] {
         assert_json(
             &get(&db, "X123123", Some(kind)).await,
@@ -178,8 +171,7 @@ async fn a_type_other_than_crn_or_noms_is_400() {
 
 #[tokio::test]
 async fn no_dtr_nsi_is_404_with_the_message_for_the_type() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let not_found = |field: &str, value: &str| json!({"status": 404, "message": format!("DTR NSI with {field} of {value} not found")});
     assert_json(&get(&db, "C123456", None).await, 404, not_found("crn", "C123456"));
     assert_json(&get(&db, "Z999999", Some("CRN")).await, 404, not_found("crn", "Z999999"));
@@ -196,8 +188,7 @@ async fn no_dtr_nsi_is_404_with_the_message_for_the_type() {
 
 #[tokio::test]
 async fn the_latest_live_initiated_dtr_nsi_wins_ties_by_highest_id() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client
         .batch_execute(
@@ -236,8 +227,7 @@ async fn the_latest_live_initiated_dtr_nsi_wins_ties_by_highest_id() {
 
 #[tokio::test]
 async fn the_nsi_manager_and_the_current_main_address() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let crn = "C123456";
     let nsi = insert_nsi(
@@ -279,8 +269,7 @@ async fn the_nsi_manager_and_the_current_main_address() {
 
 #[tokio::test]
 async fn several_active_nsi_managers_or_main_addresses_is_a_500() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let internal = json!({"status": 500, "message": "Internal server error"});
 
@@ -304,8 +293,7 @@ async fn several_active_nsi_managers_or_main_addresses_is_a_500() {
 
 #[tokio::test]
 async fn an_nsi_without_a_sub_type_is_a_500() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     insert_nsi(&client, "C123456", Nsi { sub_type: None, ..Nsi::default() }).await;
     assert_json(&get(&db, "C123456", None).await, 500, json!({"status": 500, "message": "Internal server error"}));
@@ -313,21 +301,10 @@ async fn an_nsi_without_a_sub_type_is_a_500() {
 
 #[tokio::test]
 async fn without_the_case_detail_role_the_answer_is_403() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let forbidden = json!({"status": 403, "message": "Access Denied"});
-
-    let mut other_role: Value = serde_json::from_str(BY_NOMS).unwrap();
-    other_role["requestContext"]["authorizer"]["lambda"]["roles"] =
-        json!("PROBATION_API__RESETTLEMENT_PASSPORT__APPOINTMENT_RW,SOME_OTHER_ROLE");
-    assert_json(&duty_to_refer_nsi::handle(&db, parse(&other_role)).await, 403, forbidden.clone());
-
-    let mut no_authorizer = event_for("X123123", None);
-    no_authorizer["requestContext"].as_object_mut().unwrap().remove("authorizer");
-    assert_json(&duty_to_refer_nsi::handle(&db, parse(&no_authorizer)).await, 403, forbidden.clone());
-
+    let (_test_db, db) = route_database().await;
+    let other_roles = format!("{APPOINTMENT_RW},SOME_OTHER_ROLE");
+    let handle = async |request| duty_to_refer_nsi::handle(&db, request).await;
+    assert_forbidden_without_role(&SampleEvent::load(BY_NOMS), &other_roles, handle).await;
     // The role check comes first: a bad type without the role is still 403.
-    let mut bad_type = event_for("X123123", Some("PNC"));
-    bad_type["requestContext"].as_object_mut().unwrap().remove("authorizer");
-    assert_json(&duty_to_refer_nsi::handle(&db, parse(&bad_type)).await, 403, forbidden);
+    assert_forbidden_without_role(&event_for("X123123", Some("PNC")), &other_roles, handle).await;
 }

@@ -32,10 +32,10 @@ const STAFF_CODE_ATTEMPTS: usize = 3;
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
+    handler::serve(FUNCTION, db, request, |request| async move {
         let crn = path_param(&request, "crn", CRN_LENGTH)?;
         let case_note = CaseNote::from_body(request.body())?;
-        db.within_deadline(create(db, &crn, &case_note)).await?;
+        create(db, &crn, &case_note).await?;
         Ok(Response::builder().status(StatusCode::CREATED).body(Body::Empty).expect("static response parts are valid"))
     })
     .await

@@ -1,28 +1,19 @@
 //! POST /nomis-case-note/{crn} against the real dev database.
 
 use chrono::NaiveDateTime;
+use delius_api::routes::CASE_DETAIL;
 use delius_db::time::{london_now, london_today};
-use delius_testkit::testing::TestDb;
+use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role};
+use delius_testkit::rows::{add_second_active_manager, scalar as id, take_time_within};
+use delius_testkit::testing::{RESETTLEMENT_PASSPORT_USER, TestDb, route_database};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-const USER: &str = "ResettlementPassportAndDelius";
 const NOTES: &str = "Case note summary from Resettlement Passport\n\nAccommodation: Support needed\nAttitudes, thinking and behaviour: No support needed";
-
-fn sample(file: &str) -> Value {
-    let path = format!("{}/../../events/apigw/{file}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("sample JSON")
-}
 
 /// The sample event for `crn` with `body`.
 fn post(crn: &str, body: &str) -> Request {
-    let mut event = sample("nomis-case-note-create.json");
-    event["rawPath"] = json!(format!("/nomis-case-note/{crn}"));
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    event["pathParameters"]["crn"] = json!(crn);
-    event["body"] = json!(body);
-    event["headers"]["content-length"] = json!(body.len().to_string());
-    delius_testkit::apigw::parse(&event)
+    SampleEvent::load("nomis-case-note-create.json").path_param("crn", crn).body(body).request()
 }
 
 fn case_note(kind: &str, date_time: &str, prison: &str, forename: &str, surname: &str) -> String {
@@ -40,20 +31,6 @@ fn assert_created(response: &Response<Body>) {
     assert_eq!(response.status(), 201, "{:?}", response.body());
     assert!(matches!(response.body(), Body::Empty), "no body: {:?}", response.body());
     delius_testkit::apigw::assert_documented(response);
-}
-
-async fn id(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
-fn timestamp(v: &Value) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(v.as_str().expect("timestamp"), "%Y-%m-%dT%H:%M:%S%.f").expect("timestamp format")
-}
-
-fn take_time_within(object: &mut Value, key: &str, from: NaiveDateTime, to: NaiveDateTime) {
-    let value = object.as_object_mut().unwrap().remove(key).unwrap_or_else(|| panic!("{key} missing"));
-    let t = timestamp(&value);
-    assert!(from <= t && t <= to, "{key} {t} not within {from}..{to}");
 }
 
 /// The contacts written after `after_id`, as JSON rows.
@@ -116,8 +93,7 @@ async fn max_id(client: &tokio_postgres::Client, table: &str, column: &str) -> i
 
 #[tokio::test]
 async fn an_existing_author_is_matched_ignoring_case() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let ids = ids(&client).await;
     let (last_contact, staff_before) =
@@ -202,16 +178,15 @@ async fn an_existing_author_is_matched_ignoring_case() {
 
 #[tokio::test]
 async fn a_new_author_gets_the_next_officer_code_and_the_case_note_team() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let ids = ids(&client).await;
     let last_contact = max_id(&client, "contact", "contact_id").await;
     let from = london_now();
 
     // The sample: PRE_RELEASE_REPORT with a description, author Alex Officer of prison LDNHMP.
-    let event = sample("nomis-case-note-create-new-author.json");
-    let response = nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
+    let request = SampleEvent::load("nomis-case-note-create-new-author.json").request();
+    let response = nomis_case_note_create::handle(&db, request).await;
     let to = london_now();
     assert_created(&response);
 
@@ -274,8 +249,7 @@ async fn a_new_author_gets_the_next_officer_code_and_the_case_note_team() {
 
 #[tokio::test]
 async fn officer_codes_skip_to_the_next_letter_when_one_is_used_up() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client
         .batch_execute(
@@ -302,7 +276,7 @@ async fn concurrent_case_notes_by_one_new_author_create_one_staff_member() {
     let client = test_db.client().await;
     let last_contact = max_id(&client, "contact", "contact_id").await;
     // Separate pools, as separate Lambda containers would have.
-    let databases: Vec<_> = (0..4).map(|_| test_db.database(USER, 1)).collect();
+    let databases: Vec<_> = (0..4).map(|_| test_db.database(RESETTLEMENT_PASSPORT_USER, 1)).collect();
     let body = case_note("IMMEDIATE_NEEDS_REPORT", "2024-06-04T09:16:04+01:00", "LDN", "Concurrent", "Author");
     let responses = futures_util::future::join_all(
         databases.iter().map(|db| nomis_case_note_create::handle(db, post("X123123", &body))),
@@ -330,8 +304,7 @@ async fn concurrent_case_notes_by_one_new_author_create_one_staff_member() {
 
 #[tokio::test]
 async fn business_rule_failures_are_answered_and_only_the_failure_is_audited() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     // A live person without an active community manager.
     client
@@ -365,8 +338,7 @@ async fn business_rule_failures_are_answered_and_only_the_failure_is_audited() {
 
 #[tokio::test]
 async fn a_missing_case_note_type_is_404_before_the_author_is_looked_at() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client.execute("UPDATE r_contact_type SET code = 'RP10X' WHERE code = 'RP10'", &[]).await.unwrap();
     // The prison is unknown too, but the type is checked first.
@@ -379,8 +351,7 @@ async fn a_missing_case_note_type_is_404_before_the_author_is_looked_at() {
 
 #[tokio::test]
 async fn bad_bodies_are_400_and_never_reach_the_database() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let audits_before = id(&client, "SELECT count(*) FROM audited_interaction").await;
     let author = r#""author":{"prisonCode":"LDN","forename":"John","surname":"Smith"}"#;
@@ -420,8 +391,7 @@ async fn bad_bodies_are_400_and_never_reach_the_database() {
 
 #[tokio::test]
 async fn date_times_in_every_offset_form_are_stored_as_london_time() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let last_contact = max_id(&client, "contact", "contact_id").await;
     let sent = [
@@ -458,32 +428,31 @@ async fn date_times_in_every_offset_form_are_stored_as_london_time() {
 
 #[tokio::test]
 async fn without_the_appointment_role_the_answer_is_403() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let mut event = sample("nomis-case-note-create.json");
-    event["requestContext"]["authorizer"]["lambda"]["roles"] =
-        json!("PROBATION_API__RESETTLEMENT_PASSPORT__CASE_DETAIL");
-    let response = nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
-    assert_eq!(response.status(), 403);
-    assert_eq!(problem(&response), json!({"status": 403, "message": "Access Denied"}));
-    event["requestContext"]["authorizer"] = Value::Null;
-    let response = nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await;
+    let (_test_db, db) = route_database().await;
+    let event = SampleEvent::load("nomis-case-note-create.json");
+    assert_forbidden_without_role(&event, CASE_DETAIL, async |request| {
+        nomis_case_note_create::handle(&db, request).await
+    })
+    .await;
+    // An authorizer context that is null rather than absent.
+    let mut event = event;
+    event.0["requestContext"]["authorizer"] = Value::Null;
+    let response = nomis_case_note_create::handle(&db, event.request()).await;
     assert_eq!(response.status(), 403);
 }
 
 #[tokio::test]
 async fn the_sample_event_is_accepted() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let event = sample("nomis-case-note-create.json");
-    assert_created(&nomis_case_note_create::handle(&db, delius_testkit::apigw::parse(&event)).await);
+    let (_test_db, db) = route_database().await;
+    assert_created(
+        &nomis_case_note_create::handle(&db, SampleEvent::load("nomis-case-note-create.json").request()).await,
+    );
 }
 
 /// A zone region needs the offset before it, and must be a known region.
 #[tokio::test]
 async fn a_region_without_an_offset_or_an_unknown_region_is_400() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let last_contact = max_id(&client, "contact", "contact_id").await;
     for date_time in ["2024-06-04T09:16:04.123[Europe/London]", "2024-06-04T09:16:04+01:00[Europe/Londres]"] {
@@ -502,8 +471,7 @@ async fn a_region_without_an_offset_or_an_unknown_region_is_400() {
 /// A case note whose `notes` holds `\u0000`: PostgreSQL cannot store it.
 #[tokio::test]
 async fn a_nul_in_the_notes_is_400_and_nothing_is_written() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let count = |table: &'static str| {
         let client = &client;
@@ -552,23 +520,9 @@ async fn a_nul_in_the_notes_is_400_and_nothing_is_written() {
 
 #[tokio::test]
 async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_written() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    // A second active community manager for X123123 (John Smith again, newer;
-    // ended, as only one open-ended manager fits the unique index, but active).
-    client
-        .execute(
-            "INSERT INTO offender_manager (offender_id, allocation_staff_id, team_id, probation_area_id, \
-                                           allocation_date, end_date, active_flag, soft_deleted) \
-             SELECT om.offender_id, om.allocation_staff_id, om.team_id, om.probation_area_id, \
-                    om.allocation_date + INTERVAL '1 day', om.allocation_date + INTERVAL '2 days', 1, 0 \
-             FROM offender_manager om JOIN offender o USING (offender_id) \
-             WHERE o.crn = 'X123123' AND om.active_flag = 1",
-            &[],
-        )
-        .await
-        .unwrap();
+    add_second_active_manager(&client, "X123123").await;
     let last_contact = max_id(&client, "contact", "contact_id").await;
     let last_staff = max_id(&client, "staff", "staff_id").await;
     let alerts_before = id(&client, "SELECT count(*) FROM contact_alert").await;

@@ -1,12 +1,12 @@
 //! GET `/probation-cases/{crn}/community-manager`: the name
 //! of the person's active community manager, or that the case is unallocated.
 
-use delius_api::handler::{self, path_param};
+use delius_api::ApiError;
+pub use delius_api::Name;
+use delius_api::handler;
 use delius_api::validate::CRN_LENGTH;
-use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, ManagerStaff};
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -18,12 +18,6 @@ pub struct Manager {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
     pub unallocated: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Name {
-    pub forename: String,
-    pub surname: String,
 }
 
 impl From<ManagerStaff> for Manager {
@@ -38,12 +32,7 @@ impl From<ManagerStaff> for Manager {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
-        let crn = path_param(&request, "crn", CRN_LENGTH)?;
-        let body = db.within_deadline(find(db, &crn)).await?;
-        Ok(json_response(StatusCode::OK, &body))
-    })
-    .await
+    handler::serve_lookup(FUNCTION, db, request, ("crn", CRN_LENGTH), find).await
 }
 
 /// The community manager of the person with `crn`, or 404.

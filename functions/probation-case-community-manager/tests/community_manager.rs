@@ -1,23 +1,19 @@
 //! GET /probation-cases/{crn}/community-manager against the real dev database.
 
-use delius_testkit::apigw::{assert_json, parse};
-use delius_testkit::testing::TestDb;
+use delius_api::routes::APPOINTMENT_RW;
+use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role, assert_json};
+use delius_testkit::testing::route_database;
 use lambda_http::{Body, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-const EVENT: &str = include_str!("../../../events/apigw/probation-case-community-manager.json");
-const USER: &str = "ResettlementPassportAndDelius";
+const EVENT: &str = "probation-case-community-manager.json";
 
-fn event_for(crn: &str) -> Value {
-    let mut event: Value = serde_json::from_str(EVENT).expect("sample event JSON");
-    event["rawPath"] = json!(format!("/probation-cases/{crn}/community-manager"));
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    event["pathParameters"]["crn"] = json!(crn);
-    event
+fn event_for(crn: &str) -> SampleEvent {
+    SampleEvent::load(EVENT).path_param("crn", crn)
 }
 
 async fn get(db: &delius_db::Database, crn: &str) -> Response<Body> {
-    probation_case_community_manager::handle(db, parse(&event_for(crn))).await
+    probation_case_community_manager::handle(db, event_for(crn).request()).await
 }
 
 /// A staff member of area LDN, returning their id.
@@ -68,17 +64,15 @@ async fn insert_person(client: &tokio_postgres::Client, crn: &str, soft_deleted:
 
 #[tokio::test]
 async fn sample_event_names_the_dev_persons_manager() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let request = delius_testkit::apigw::parse_str(EVENT);
+    let (_test_db, db) = route_database().await;
+    let request = SampleEvent::load(EVENT).request();
     let response = probation_case_community_manager::handle(&db, request).await;
     assert_json(&response, 200, json!({"name": {"forename": "John", "surname": "Smith"}, "unallocated": false}));
 }
 
 #[tokio::test]
 async fn unallocated_staff_give_no_name() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     let unallocated = insert_staff(&client, "N03DEFU", "Unallocated", "Staff").await;
     client
@@ -94,8 +88,7 @@ async fn unallocated_staff_give_no_name() {
 
 #[tokio::test]
 async fn only_the_live_active_manager_counts() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     insert_person(&client, "D200001", 0).await;
     let former = insert_staff(&client, "N03DEF2", "Former", "Manager").await;
@@ -116,8 +109,7 @@ async fn only_the_live_active_manager_counts() {
 
 #[tokio::test]
 async fn unknown_or_soft_deleted_people_are_404_with_the_message() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     insert_person(&client, "D200002", 1).await;
     let staff = insert_staff(&client, "N03DEF5", "Some", "Manager").await;
@@ -133,8 +125,7 @@ async fn unknown_or_soft_deleted_people_are_404_with_the_message() {
 
 #[tokio::test]
 async fn several_active_managers_is_a_500() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     // Active, though ended: Delius data the original could not handle either.
     let other = insert_staff(&client, "N03DEF6", "Other", "Manager").await;
@@ -144,16 +135,9 @@ async fn several_active_managers_is_a_500() {
 
 #[tokio::test]
 async fn without_the_case_detail_role_the_answer_is_403() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let forbidden = json!({"status": 403, "message": "Access Denied"});
-
-    let mut other_role = event_for("X123123");
-    other_role["requestContext"]["authorizer"]["lambda"]["roles"] =
-        json!("PROBATION_API__RESETTLEMENT_PASSPORT__APPOINTMENT_RW");
-    assert_json(&probation_case_community_manager::handle(&db, parse(&other_role)).await, 403, forbidden.clone());
-
-    let mut no_authorizer = event_for("X123123");
-    no_authorizer["requestContext"].as_object_mut().unwrap().remove("authorizer");
-    assert_json(&probation_case_community_manager::handle(&db, parse(&no_authorizer)).await, 403, forbidden);
+    let (_test_db, db) = route_database().await;
+    assert_forbidden_without_role(&event_for("X123123"), APPOINTMENT_RW, async |request| {
+        probation_case_community_manager::handle(&db, request).await
+    })
+    .await;
 }

@@ -1,12 +1,11 @@
 //! GET `/probation-cases/{nomsId}/crn`: the CRN of the live
 //! person with a NOMS number (exact, case-sensitive match).
 
-use delius_api::handler::{self, path_param};
+use delius_api::ApiError;
+use delius_api::handler;
 use delius_api::validate::NOMS_NUMBER_LENGTH;
-use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail;
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -20,12 +19,7 @@ pub struct CaseIdentifiers {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
-        let noms_id = path_param(&request, "nomsId", NOMS_NUMBER_LENGTH)?;
-        let body = db.within_deadline(find(db, &noms_id)).await?;
-        Ok(json_response(StatusCode::OK, &body))
-    })
-    .await
+    handler::serve_lookup(FUNCTION, db, request, ("nomsId", NOMS_NUMBER_LENGTH), find).await
 }
 
 /// The CRN of the person with NOMS number `noms_id`, or 404.

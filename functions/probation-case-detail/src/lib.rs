@@ -2,12 +2,12 @@
 //! birth and contact details.
 
 use chrono::NaiveDate;
-use delius_api::handler::{self, path_param};
+use delius_api::ApiError;
+pub use delius_api::Name;
+use delius_api::handler;
 use delius_api::validate::CRN_LENGTH;
-use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, Person};
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -23,12 +23,6 @@ pub struct PersonDetail {
     /// Left out when the person has no telephone, mobile or e-mail at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_details: Option<ContactDetails>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Name {
-    pub forename: String,
-    pub surname: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,12 +53,7 @@ impl From<Person> for PersonDetail {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
-        let crn = path_param(&request, "crn", CRN_LENGTH)?;
-        let body = db.within_deadline(find(db, &crn)).await?;
-        Ok(json_response(StatusCode::OK, &body))
-    })
-    .await
+    handler::serve_lookup(FUNCTION, db, request, ("crn", CRN_LENGTH), find).await
 }
 
 /// The details of the person with `crn`, or 404.

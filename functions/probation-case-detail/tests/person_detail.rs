@@ -1,30 +1,24 @@
 //! GET /probation-cases/{crn} against the real dev database.
 
-use delius_testkit::apigw::{assert_json, parse};
-use delius_testkit::testing::TestDb;
+use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role, assert_json};
+use delius_testkit::testing::route_database;
 use lambda_http::{Body, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-const EVENT: &str = include_str!("../../../events/apigw/probation-case-detail.json");
-const USER: &str = "ResettlementPassportAndDelius";
+const EVENT: &str = "probation-case-detail.json";
 
-fn event_for(crn: &str) -> Value {
-    let mut event: Value = serde_json::from_str(EVENT).expect("sample event JSON");
-    event["rawPath"] = json!(format!("/probation-cases/{crn}"));
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    event["pathParameters"]["crn"] = json!(crn);
-    event
+fn event_for(crn: &str) -> SampleEvent {
+    SampleEvent::load(EVENT).path_param("crn", crn)
 }
 
 async fn get(db: &delius_db::Database, crn: &str) -> Response<Body> {
-    probation_case_detail::handle(db, parse(&event_for(crn))).await
+    probation_case_detail::handle(db, event_for(crn).request()).await
 }
 
 #[tokio::test]
 async fn sample_event_gives_the_dev_persons_details_field_by_field() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let request = delius_testkit::apigw::parse_str(EVENT);
+    let (_test_db, db) = route_database().await;
+    let request = SampleEvent::load(EVENT).request();
     let response = probation_case_detail::handle(&db, request).await;
     assert_json(
         &response,
@@ -40,8 +34,7 @@ async fn sample_event_gives_the_dev_persons_details_field_by_field() {
 
 #[tokio::test]
 async fn without_any_contact_details_the_object_is_left_out() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     assert_json(
         &get(&db, "C123456").await,
         200,
@@ -51,8 +44,7 @@ async fn without_any_contact_details_the_object_is_left_out() {
 
 #[tokio::test]
 async fn absent_contact_details_are_left_out_one_by_one() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client
         .batch_execute(
@@ -79,8 +71,7 @@ async fn absent_contact_details_are_left_out_one_by_one() {
 
 #[tokio::test]
 async fn unknown_or_soft_deleted_people_are_404_with_the_message() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client
         .batch_execute(
@@ -100,25 +91,18 @@ async fn unknown_or_soft_deleted_people_are_404_with_the_message() {
 
 #[tokio::test]
 async fn a_missing_path_parameter_is_400() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (_test_db, db) = route_database().await;
     let mut event = event_for("X123123");
-    event["pathParameters"] = json!({});
-    let response = probation_case_detail::handle(&db, parse(&event)).await;
+    event.0["pathParameters"] = json!({});
+    let response = probation_case_detail::handle(&db, event.request()).await;
     assert_json(&response, 400, json!({"status": 400, "message": "Missing path parameter crn"}));
 }
 
 #[tokio::test]
 async fn without_the_case_detail_role_the_answer_is_403() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let forbidden = json!({"status": 403, "message": "Access Denied"});
-
-    let mut other_role = event_for("X123123");
-    other_role["requestContext"]["authorizer"]["lambda"]["roles"] = json!("");
-    assert_json(&probation_case_detail::handle(&db, parse(&other_role)).await, 403, forbidden.clone());
-
-    let mut no_authorizer = event_for("X123123");
-    no_authorizer["requestContext"].as_object_mut().unwrap().remove("authorizer");
-    assert_json(&probation_case_detail::handle(&db, parse(&no_authorizer)).await, 403, forbidden);
+    let (_test_db, db) = route_database().await;
+    assert_forbidden_without_role(&event_for("X123123"), "", async |request| {
+        probation_case_detail::handle(&db, request).await
+    })
+    .await;
 }

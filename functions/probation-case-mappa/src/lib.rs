@@ -2,12 +2,11 @@
 //! live MAPPA registration, its category and level as numbers.
 
 use chrono::NaiveDate;
-use delius_api::handler::{self, path_param};
+use delius_api::ApiError;
+use delius_api::handler;
 use delius_api::validate::CRN_LENGTH;
-use delius_api::{ApiError, json_response};
 use delius_db::Database;
 use delius_db::case_detail::{self, MappaRegistration};
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -32,12 +31,7 @@ pub struct MappaDetail {
 
 /// Serves one request.
 pub async fn handle(db: &Database, request: Request) -> Response<Body> {
-    handler::serve(FUNCTION, request, |request| async move {
-        let crn = path_param(&request, "crn", CRN_LENGTH)?;
-        let body = db.within_deadline(find(db, &crn)).await?;
-        Ok(json_response(StatusCode::OK, &body))
-    })
-    .await
+    handler::serve_lookup(FUNCTION, db, request, ("crn", CRN_LENGTH), find).await
 }
 
 /// The MAPPA detail of the person with `crn`, or 404.

@@ -2,24 +2,19 @@
 
 use chrono::{Duration, NaiveDate};
 use delius_db::time::london_today;
-use delius_testkit::apigw::{assert_json, parse};
-use delius_testkit::testing::TestDb;
+use delius_testkit::apigw::{SampleEvent, assert_forbidden_without_role, assert_json};
+use delius_testkit::testing::route_database;
 use lambda_http::{Body, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-const EVENT: &str = include_str!("../../../events/apigw/probation-case-mappa.json");
-const USER: &str = "ResettlementPassportAndDelius";
+const EVENT: &str = "probation-case-mappa.json";
 
-fn event_for(crn: &str) -> Value {
-    let mut event: Value = serde_json::from_str(EVENT).expect("sample event JSON");
-    event["rawPath"] = json!(format!("/probation-cases/{crn}/mappa"));
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    event["pathParameters"]["crn"] = json!(crn);
-    event
+fn event_for(crn: &str) -> SampleEvent {
+    SampleEvent::load(EVENT).path_param("crn", crn)
 }
 
 async fn get(db: &delius_db::Database, crn: &str) -> Response<Body> {
-    probation_case_mappa::handle(db, parse(&event_for(crn))).await
+    probation_case_mappa::handle(db, event_for(crn).request()).await
 }
 
 fn date(text: &str) -> NaiveDate {
@@ -63,9 +58,8 @@ async fn register(
 
 #[tokio::test]
 async fn sample_event_gives_the_dev_persons_registration_field_by_field() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let request = delius_testkit::apigw::parse_str(EVENT);
+    let (_test_db, db) = route_database().await;
+    let request = SampleEvent::load(EVENT).request();
     let response = probation_case_mappa::handle(&db, request).await;
     let today = london_today();
     assert_json(
@@ -84,8 +78,7 @@ async fn sample_event_gives_the_dev_persons_registration_field_by_field() {
 
 #[tokio::test]
 async fn the_latest_live_mappa_registration_wins_ties_by_highest_id() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client
         .execute("INSERT INTO r_register_type (code, description) VALUES ('RSO', 'Sex offender')", &[])
@@ -116,8 +109,7 @@ async fn the_latest_live_mappa_registration_wins_ties_by_highest_id() {
 
 #[tokio::test]
 async fn absent_category_level_and_review_date_are_left_out() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     register(&client, "C123456", "MAPP", None, None, date("2024-02-29"), None, 0, 0).await;
     assert_json(&get(&db, "C123456").await, 200, json!({"startDate": "2024-02-29"}));
@@ -134,8 +126,7 @@ async fn absent_category_level_and_review_date_are_left_out() {
 
 #[tokio::test]
 async fn no_mappa_registration_is_404_with_the_message() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     // C123456 has none; a deregistered one does not count.
     register(&client, "C123456", "MAPP", Some("M1"), Some("M1"), date("2024-01-01"), None, 1, 0).await;
@@ -157,8 +148,7 @@ async fn no_mappa_registration_is_404_with_the_message() {
 
 #[tokio::test]
 async fn an_unknown_category_or_level_code_is_a_500() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
+    let (test_db, db) = route_database().await;
     let client = test_db.client().await;
     client
         .batch_execute(
@@ -178,28 +168,19 @@ async fn an_unknown_category_or_level_code_is_a_500() {
 
 #[tokio::test]
 async fn without_the_case_detail_role_the_answer_is_403() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let forbidden = json!({"status": 403, "message": "Access Denied"});
-
-    let mut other_role = event_for("X123123");
-    other_role["requestContext"]["authorizer"]["lambda"]["roles"] = json!("SOME_OTHER_ROLE");
-    assert_json(&probation_case_mappa::handle(&db, parse(&other_role)).await, 403, forbidden.clone());
-
-    let mut no_authorizer = event_for("X123123");
-    no_authorizer["requestContext"].as_object_mut().unwrap().remove("authorizer");
-    assert_json(&probation_case_mappa::handle(&db, parse(&no_authorizer)).await, 403, forbidden);
+    let (_test_db, db) = route_database().await;
+    assert_forbidden_without_role(&event_for("X123123"), "SOME_OTHER_ROLE", async |request| {
+        probation_case_mappa::handle(&db, request).await
+    })
+    .await;
 }
 
 /// `GET /probation-cases/X123123%00/mappa`.
 #[tokio::test]
 async fn a_nul_in_the_crn_is_400_not_500() {
-    let test_db = TestDb::new().await;
-    let db = test_db.database(USER, 1);
-    let mut event = event_for("X123123\u{0}");
-    event["rawPath"] = json!("/probation-cases/X123123%00/mappa");
-    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    let response = probation_case_mappa::handle(&db, parse(&event)).await;
+    let (_test_db, db) = route_database().await;
+    let event = event_for("X123123\u{0}").raw_path("/probation-cases/X123123%00/mappa");
+    let response = probation_case_mappa::handle(&db, event.request()).await;
     assert_json(
         &response,
         400,

@@ -1,18 +1,20 @@
 //! The frame every HTTP function runs its work in: the fail-closed role
-//! check, the body size limit, error mapping in one place, panic containment
-//! and the request outcome metric.
+//! check, the body size limit, the database deadline, error mapping in one
+//! place, panic containment and the request outcome metric.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use delius_db::DbError;
 use delius_db::case_detail::CaseDetailError;
+use delius_db::{Database, DbError};
 use futures_util::FutureExt;
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
 
 use crate::auth::require_role;
 use crate::body;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, json_response};
 use crate::routes;
 use crate::telemetry;
 use crate::validate::{TextKind, check_text};
@@ -39,10 +41,14 @@ impl From<CaseDetailError> for ApiError {
 /// role and with 413 a body over [`body::MAX_BODY_BYTES`], turns errors into
 /// problem JSON, and counts the outcome.
 ///
+/// `work` runs under `db`'s deadline ([`Database::within_deadline`]): here
+/// rather than in each handler so that no route can forget it. Past it the
+/// work is abandoned and the answer is a 503.
+///
 /// A panic in `work` is caught here and answered as a 500 (logged, and
 /// counted as `Panics`): on Lambda an uncaught panic would fail the
 /// invocation with no answer, and the same container serves the next request.
-pub async fn serve<F, Fut>(function: &'static str, request: Request, work: F) -> Response<Body>
+pub async fn serve<F, Fut>(function: &'static str, db: &Database, request: Request, work: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
@@ -51,7 +57,7 @@ where
         None => ApiError::Internal(format!("{function} is not in the route table")).into_response(),
         Some(route) => match require_role(&request, route.role).and_then(|_| body::check_size(request.body())) {
             Err(e) => e.into_response(),
-            Ok(()) => match AssertUnwindSafe(async move { work(request).await }).catch_unwind().await {
+            Ok(()) => match AssertUnwindSafe(db.within_deadline(work(request))).catch_unwind().await {
                 Ok(result) => result.unwrap_or_else(ApiError::into_response),
                 Err(panic) => {
                     let reason = panic_message(panic.as_ref());
@@ -63,6 +69,23 @@ where
     };
     telemetry::request_outcome(function, response.status().as_u16());
     response
+}
+
+/// [`serve`] for a GET of one thing named by one path parameter: the
+/// parameter `name` (at most `max` characters, see [`path_param`]) is given
+/// to `find`, and its answer is the 200 JSON body.
+pub async fn serve_lookup<T: Serialize>(
+    function: &'static str,
+    db: &Database,
+    request: Request,
+    (name, max): (&str, usize),
+    find: impl AsyncFnOnce(&Database, &str) -> Result<T, ApiError>,
+) -> Response<Body> {
+    serve(function, db, request, |request| async move {
+        let value = path_param(&request, name, max)?;
+        Ok(json_response(StatusCode::OK, &find(db, &value).await?))
+    })
+    .await
 }
 
 /// The text a panic was raised with, when it has one.
@@ -141,15 +164,37 @@ mod tests {
         }
     }
 
+    /// A pool that never connects (nothing here asks it for a connection),
+    /// with a work deadline of 200 ms.
+    fn database() -> Database {
+        let mut config = delius_db::DatabaseConfig::for_url("postgres://postgres@127.0.0.1:9/none", 1, "service")
+            .expect("a database URL");
+        config.timeouts.work = std::time::Duration::from_millis(200);
+        Database::new(config).expect("pool")
+    }
+
     async fn echo(request: Request) -> Response<Body> {
-        serve("probation-case-crn", request, |request| async move {
+        serve("probation-case-crn", &database(), request, |request| async move {
             let noms_id = path_param(&request, "nomsId", crate::validate::NOMS_NUMBER_LENGTH)?;
-            if noms_id == "PANIC" {
-                panic!("a bug in the handler");
+            match noms_id.as_str() {
+                "PANIC" => panic!("a bug in the handler"),
+                // Work that waits on the database longer than its deadline.
+                "SLOW" => tokio::time::sleep(std::time::Duration::from_secs(30)).await,
+                _ => {}
             }
             Ok(json_response(StatusCode::OK, &json!({ "nomsId": noms_id })))
         })
         .await
+    }
+
+    #[tokio::test]
+    async fn work_past_the_database_deadline_is_a_503_problem() {
+        let started = std::time::Instant::now();
+        let response = echo(request("SLOW", None)).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "answered at the deadline, not at the end");
+        assert_eq!(response.status(), 503);
+        assert_eq!(problem(&response), json!({"status": 503, "message": "Service temporarily unavailable"}));
+        assert_eq!(echo(request("A1234YZ", None)).await.status(), 200);
     }
 
     #[tokio::test]

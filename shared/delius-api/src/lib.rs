@@ -12,3 +12,11 @@ pub mod validate;
 
 pub use auth::{AuthorizerContext, require_role};
 pub use problem::{ApiError, FieldError, json_response};
+
+/// A person's or a staff member's name in a response body (`Name` in
+/// `docs/openapi.yaml`, shared by the routes that answer with one).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Name {
+    pub forename: String,
+    pub surname: String,
+}

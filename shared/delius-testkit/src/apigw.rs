@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 
 use lambda_http::{Body, Request, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 thread_local! {
     static ROUTE_KEY: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -23,9 +23,76 @@ pub fn parse(event: &Value) -> Request {
     lambda_http::request::from_str(&event.to_string()).expect("API Gateway v2 event")
 }
 
-/// As [`parse`], from the event's text.
-pub fn parse_str(event: &str) -> Request {
-    parse(&serde_json::from_str(event).expect("API Gateway v2 event JSON"))
+/// A sample event of `events/apigw/` (what the real client sends, through
+/// API Gateway and the authorizer), rewritten for a test. Built with
+/// [`SampleEvent::request`], it goes through [`parse`].
+#[derive(Debug, Clone)]
+pub struct SampleEvent(pub Value);
+
+impl SampleEvent {
+    /// `events/apigw/<file>`.
+    pub fn load(file: &str) -> SampleEvent {
+        let path = crate::repo_root().join("events/apigw").join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        SampleEvent(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    }
+
+    /// The path parameter `name` set to `value`, and the path rebuilt from
+    /// the route key with every path parameter, as API Gateway would send it.
+    pub fn path_param(mut self, name: &str, value: &str) -> SampleEvent {
+        self.0["pathParameters"][name] = json!(value);
+        let route_key = self.0["routeKey"].as_str().expect("the sample's routeKey").to_string();
+        let template = route_key.split_once(' ').map_or(route_key.as_str(), |(_, path)| path);
+        let path: Vec<String> = template
+            .split('/')
+            .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(param) => self.0["pathParameters"][param].as_str().unwrap_or_default().to_string(),
+                None => segment.to_string(),
+            })
+            .collect();
+        self.raw_path(&path.join("/"))
+    }
+
+    /// The path as sent (`rawPath` and `requestContext.http.path`), e.g.
+    /// percent-encoded; the path parameters stay as they are.
+    pub fn raw_path(mut self, path: &str) -> SampleEvent {
+        self.0["rawPath"] = json!(path);
+        self.0["requestContext"]["http"]["path"] = json!(path);
+        self
+    }
+
+    /// The query string, raw and as parameters (`a=1&b=2`).
+    pub fn query(mut self, query: &str) -> SampleEvent {
+        self.0["rawQueryString"] = json!(query);
+        let params: serde_json::Map<String, Value> =
+            query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
+        self.0["queryStringParameters"] = Value::Object(params);
+        self
+    }
+
+    /// The body, with its `content-length`.
+    pub fn body(mut self, body: &str) -> SampleEvent {
+        self.0["body"] = json!(body);
+        self.0["headers"]["content-length"] = json!(body.len().to_string());
+        self
+    }
+
+    /// The roles the authorizer put in the context (comma-separated).
+    pub fn roles(mut self, roles: &str) -> SampleEvent {
+        self.0["requestContext"]["authorizer"]["lambda"]["roles"] = json!(roles);
+        self
+    }
+
+    /// No authorizer context at all.
+    pub fn without_authorizer(mut self) -> SampleEvent {
+        self.0["requestContext"].as_object_mut().expect("requestContext").remove("authorizer");
+        self
+    }
+
+    /// The request `lambda_http` builds from it (see [`parse`]).
+    pub fn request(&self) -> Request {
+        parse(&self.0)
+    }
 }
 
 fn json_body(response: &Response<Body>) -> Option<Value> {
@@ -55,6 +122,18 @@ pub fn body(response: &Response<Body>) -> Value {
     let value = json_body(response).unwrap_or_else(|| panic!("no body: {response:?}"));
     crate::openapi::assert_route_documented(&route_key(), response.status().as_u16(), Some(&value));
     value
+}
+
+/// `event` with `other_roles` in its authorizer context, and with no
+/// authorizer context at all, is refused by `handle` with 403 `Access Denied`.
+pub async fn assert_forbidden_without_role(
+    event: &SampleEvent,
+    other_roles: &str,
+    handle: impl AsyncFn(Request) -> Response<Body>,
+) {
+    let forbidden = json!({"status": 403, "message": "Access Denied"});
+    assert_json(&handle(event.clone().roles(other_roles).request()).await, 403, forbidden.clone());
+    assert_json(&handle(event.clone().without_authorizer().request()).await, 403, forbidden);
 }
 
 /// Status, JSON content type and body (validated against `docs/openapi.yaml`).

@@ -2,11 +2,12 @@
 //! connections and forwards nothing, and connections that were open stop
 //! forwarding for good (as when a route, a NAT entry or a pooler's server goes
 //! away without a reset). Only a client-side deadline gets a caller out.
-//! [`BlackHole::restore`] makes new connections work again.
+//! [`BlackHole::restore`] makes new connections work again. [`SilentListener`]
+//! is the black hole with nothing behind it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -97,4 +98,43 @@ async fn pump(from: &mut (impl AsyncReadExt + Unpin), to: &mut (impl AsyncWriteE
 async fn hold(client: TcpStream) {
     let _client = client;
     std::future::pending::<()>().await;
+}
+
+/// A listener on 127.0.0.1 that accepts connections, counts them and never
+/// answers or closes them: a database, directory or endpoint that hangs.
+/// Dropping it closes the listener and every connection it holds.
+pub struct SilentListener {
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl SilentListener {
+    pub async fn start() -> std::io::Result<SilentListener> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let accept = tokio::spawn({
+            let accepted = accepted.clone();
+            async move {
+                let mut held = Vec::new();
+                while let Ok((socket, _)) = listener.accept().await {
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    held.push(socket);
+                }
+            }
+        });
+        Ok(SilentListener { port, accepted, accept })
+    }
+
+    /// The connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SilentListener {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
 }

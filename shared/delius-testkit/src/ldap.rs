@@ -20,12 +20,12 @@
 
 use std::fs;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::process::{Output, OwnedChild};
+use crate::process::{self, Output, OwnedChild, ScratchDir, free_port};
+use crate::tls::TestCa;
 
 /// The directory's suffix.
 pub const SUFFIX: &str = "dc=moj,dc=com";
@@ -51,8 +51,9 @@ pub struct LdapServer {
     pub bind_dn: String,
     pub bind_password: String,
     pub base: String,
-    dir: PathBuf,
     child: Option<OwnedChild>,
+    /// Declared after `child`: the server stops before its folder goes.
+    dir: ScratchDir,
 }
 
 impl LdapServer {
@@ -74,8 +75,8 @@ impl LdapServer {
     }
 
     fn start_with_tls(ldif: &str, tls: bool) -> io::Result<LdapServer> {
-        let dir = crate::process::scratch_path("slapd");
-        fs::create_dir_all(dir.join("data"))?;
+        let dir = ScratchDir::new("slapd")?;
+        fs::create_dir_all(dir.path().join("data"))?;
         let mut server = LdapServer {
             url: String::new(),
             port: 0,
@@ -87,26 +88,19 @@ impl LdapServer {
             dir,
             child: None,
         };
-        let config = server.dir.join("slapd.conf");
-        let mut conf = slapd_conf(&server.dir, &server.bind_password);
+        let config = server.dir.path().join("slapd.conf");
+        let mut conf = slapd_conf(server.dir.path(), &server.bind_password);
         if tls {
-            let files = write_tls_files(&server.dir.join("tls"))?;
+            let files = write_tls_files(&server.dir.path().join("tls"))?;
             conf = format!("{}{conf}", files.slapd_directives());
             server.ca_file = Some(files.ca);
         }
         fs::write(&config, conf)?;
-        let fixture = server.dir.join("fixture.ldif");
+        let fixture = server.dir.path().join("fixture.ldif");
         fs::write(&fixture, ldif)?;
-        let output = Command::new(env_or("SLAPADD", "/usr/sbin/slapadd"))
-            .arg("-f")
-            .arg(&config)
-            .arg("-l")
-            .arg(&fixture)
-            .stdin(Stdio::null())
-            .output()?;
-        if !output.status.success() {
-            return Err(io::Error::other(format!("slapadd failed: {}", String::from_utf8_lossy(&output.stderr))));
-        }
+        let mut slapadd = Command::new(env_or("SLAPADD", "/usr/sbin/slapadd"));
+        slapadd.arg("-f").arg(&config).arg("-l").arg(&fixture);
+        process::run(slapadd, &server.dir.path().join("slapadd.log"))?;
         // The free port may be taken between finding it and slapd binding it: try again.
         let mut last_error = None;
         for _ in 0..5 {
@@ -131,26 +125,11 @@ impl LdapServer {
         // (and ends with it); level 256 (stats) logs each operation, which tests may count.
         let mut command = Command::new(env_or("SLAPD", "/usr/sbin/slapd"));
         command.arg("-f").arg(config).arg("-h").arg(&listen).arg("-d").arg("256");
-        let mut child = OwnedChild::spawn(command, Output::Log(self.dir.join("slapd.log")))?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        loop {
-            if let Some(status) = child.try_wait()? {
-                let log = fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default();
-                return Err(io::Error::other(format!("slapd exited ({status}): {log}")));
-            }
-            let listening = |port: u16| {
-                TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(200))
-                    .is_ok()
-            };
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() && ldaps.is_none_or(listening) {
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                return Err(io::Error::other("slapd did not accept connections in time"));
-            }
-            std::thread::sleep(Duration::from_millis(25));
+        let log = self.dir.path().join("slapd.log");
+        let mut child = OwnedChild::spawn(command, Output::Log(log.clone()))?;
+        process::wait_for_port(&mut child, port, &log, START_TIMEOUT)?;
+        if let Some(ldaps) = ldaps {
+            process::wait_for_port(&mut child, ldaps, &log, START_TIMEOUT)?;
         }
         self.port = port;
         self.url = url;
@@ -192,7 +171,7 @@ impl LdapServer {
 
     /// The server's operation log so far (`conn=… op=… BIND …`, `SRCH …`).
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.join("slapd.log")).unwrap_or_default()
+        fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
     }
 
     /// The searches made so far, as logged: `base="…" scope=… filter="…"`.
@@ -219,17 +198,13 @@ impl LdapServer {
 
 impl Drop for LdapServer {
     fn drop(&mut self) {
+        // The server goes before its folder (dropped with the value).
         self.stop();
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
-}
-
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 fn slapd_conf(dir: &Path, root_password: &str) -> String {
@@ -288,34 +263,4 @@ fn write_tls_files(dir: &Path) -> io::Result<TlsFiles> {
     fs::write(&files.certificate, certificate)?;
     fs::write(&files.key, key)?;
     Ok(files)
-}
-
-/// A certificate authority for tests.
-pub struct TestCa {
-    pub cert_pem: String,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-impl TestCa {
-    pub fn new(name: &str) -> TestCa {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().expect("CA key");
-        let cert = params.self_signed(&key).expect("CA certificate");
-        TestCa { cert_pem: cert.pem(), issuer: rcgen::Issuer::new(params, key) }
-    }
-
-    /// A server certificate for `names` (host names or IP addresses), and its key, both PEM.
-    pub fn server_certificate(&self, names: &[&str]) -> (String, String) {
-        use rcgen::{CertificateParams, DnType, KeyPair};
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("names");
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        let key = KeyPair::generate().expect("server key");
-        let cert = params.signed_by(&key, &self.issuer).expect("server certificate");
-        (cert.pem(), key.serialize_pem())
-    }
 }

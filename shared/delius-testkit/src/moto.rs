@@ -24,7 +24,7 @@ impl MotoServer {
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| format!("{}/.tools/venv/bin/moto_server", crate::repo_root().display()));
         assert!(std::path::Path::new(&binary).exists(), "{binary} is missing: run `make tools` (or `make test`)");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::process::free_port().expect("a free port");
         let mut command = Command::new(&binary);
         command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let mut child = OwnedChild::spawn(command, Output::Null).unwrap_or_else(|e| panic!("start {binary}: {e}"));
@@ -41,8 +41,46 @@ impl MotoServer {
         panic!("moto_server did not start on port {port} within {START_TIMEOUT:?}");
     }
 
+    /// Creates the secret `name` holding `value` through the real AWS SDK;
+    /// its ARN. Credentials and region come from the environment (see
+    /// [`set_aws_test_environment`]).
+    pub async fn create_secret(&self, name: &str, value: &str) -> String {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(&self.url).load().await;
+        aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create the secret {name} in moto: {e}"))
+            .arn()
+            .expect("the new secret's ARN")
+            .to_string()
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+}
+
+/// Sets the process-wide variables the AWS SDK reads: a region, test
+/// credentials, no instance metadata lookups, and `AWS_ENDPOINT_URL` when
+/// `endpoint` is given (moto's URL, or a listener that never answers).
+///
+/// # Safety
+///
+/// It writes the environment: call it only where no other thread reads or
+/// writes it at the same time (a test binary with one test, before the SDK runs).
+pub unsafe fn set_aws_test_environment(endpoint: Option<&str>) {
+    let fixed = [
+        ("AWS_REGION", "eu-west-2"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    for (key, value) in fixed.into_iter().chain(endpoint.map(|url| ("AWS_ENDPOINT_URL", url))) {
+        // SAFETY: the caller's promise.
+        unsafe { std::env::set_var(key, value) };
     }
 }

@@ -6,13 +6,17 @@
 //! it also dies with the thread that started it.
 
 use std::io;
+use std::process::Command;
+use std::time::Duration;
 
-use crate::owned::{self, OwnedChild, TempDir};
+use crate::process::{self, Output, OwnedChild, ScratchDir};
+
+const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct PgBouncer {
     pub port: u16,
     child: Option<OwnedChild>,
-    dir: TempDir,
+    dir: ScratchDir,
 }
 
 /// How PgBouncer sizes its pools.
@@ -39,11 +43,11 @@ impl PgBouncer {
         let host = upstream.host_str().unwrap_or("127.0.0.1").to_string();
         let upstream_port = upstream.port().unwrap_or(5432);
         let user = if upstream.username().is_empty() { "postgres" } else { upstream.username() }.to_string();
-        let dir = TempDir::new("delius-pgbouncer")?;
+        let dir = ScratchDir::for_server("pgbouncer")?;
         let log = dir.path().join("pgbouncer.log");
         let mut last_error = None;
         for _ in 0..5 {
-            let port = owned::free_port()?;
+            let port = process::free_port()?;
             let config = format!(
                 "[databases]\n* = host={host} port={upstream_port} user={user}\n\n\
                  [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
@@ -57,10 +61,11 @@ impl PgBouncer {
                 dir.path().display(),
             );
             let ini = dir.write("pgbouncer.ini", &config, 0o644)?;
-            let mut command = owned::command("/usr/sbin/pgbouncer");
+            let mut command = Command::new("/usr/sbin/pgbouncer");
             command.arg(&ini);
-            let mut child = OwnedChild::spawn(command, &log)?;
-            match owned::wait_for_port(&mut child, port, &log, "pgbouncer") {
+            process::as_server_user(&mut command);
+            let mut child = OwnedChild::spawn(command, Output::Log(log.clone()))?;
+            match process::wait_for_port(&mut child, port, &log, START_TIMEOUT) {
                 Ok(()) => return Ok(PgBouncer { port, child: Some(child), dir }),
                 Err(e) => last_error = Some(e),
             }

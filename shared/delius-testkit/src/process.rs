@@ -11,6 +11,10 @@
 //! - A child never inherits the caller's standard output: a process left
 //!   holding it would keep `out=$(make ...)` or a CI step waiting. Its output
 //!   goes to a log file, to a pipe its owner reads, or nowhere.
+//!
+//! PostgreSQL and PgBouncer refuse to run as root: [`as_server_user`] makes a
+//! command run as `postgres` when the tests run as root, and
+//! [`ScratchDir::for_server`] gives that user the child's folder.
 
 use std::fs;
 use std::io;
@@ -148,6 +152,11 @@ impl OwnedChild {
         self.kill()
     }
 
+    /// Waits for it to end by itself.
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        self.child.wait()
+    }
+
     /// Kills it now and reaps it.
     pub fn kill(&mut self) -> io::Result<ExitStatus> {
         if let Some(status) = self.child.try_wait()? {
@@ -169,6 +178,9 @@ impl Drop for OwnedChild {
 /// (no `Drop`) is removed by the next [`ScratchDir::new`].
 pub struct ScratchDir {
     path: PathBuf,
+    /// The user the directory and the files written into it belong to, when
+    /// not this process's.
+    owner: Option<(u32, u32)>,
 }
 
 const SCRATCH_PREFIX: &str = "delius-owned-";
@@ -178,17 +190,115 @@ impl ScratchDir {
     pub fn new(what: &str) -> io::Result<ScratchDir> {
         let path = scratch_path(what);
         fs::create_dir_all(&path)?;
-        Ok(ScratchDir { path })
+        Ok(ScratchDir { path, owner: None })
+    }
+
+    /// A new directory for a child started with [`as_server_user`]: owned by
+    /// that user, as are the files [`ScratchDir::write`] puts in it.
+    pub fn for_server(what: &str) -> io::Result<ScratchDir> {
+        let mut dir = ScratchDir::new(what)?;
+        dir.owner = server_user();
+        if let Some((uid, gid)) = dir.owner {
+            std::os::unix::fs::chown(&dir.path, Some(uid), Some(gid))?;
+        }
+        Ok(dir)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Writes the file `name` (relative to the directory) with `mode`, owned
+    /// by the directory's user (a server reads only keys it owns).
+    pub fn write(&self, name: &str, contents: &str, mode: u32) -> io::Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path.join(name);
+        fs::write(&path, contents)?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
+        if let Some((uid, gid)) = self.owner {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+        }
+        Ok(path)
     }
 }
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// `postgres`'s uid and gid when this process is root, else `None`.
+fn server_user() -> Option<(u32, u32)> {
+    // SAFETY: getuid has no preconditions; getpwnam's result is read at once,
+    // before any other call could reuse its buffer.
+    unsafe {
+        if libc::getuid() != 0 {
+            return None;
+        }
+        let pw = libc::getpwnam(c"postgres".as_ptr());
+        if pw.is_null() {
+            return None;
+        }
+        Some(((*pw).pw_uid, (*pw).pw_gid))
+    }
+}
+
+/// Makes `command` run as `postgres` when this process is root (PostgreSQL
+/// and PgBouncer refuse root); otherwise leaves it as it is. Call it before
+/// [`OwnedChild::spawn`]: a user change clears the parent-death signal, so it
+/// must happen before `spawn` arms that (pre-exec steps run in the order they
+/// were added).
+pub fn as_server_user(command: &mut Command) {
+    let Some((uid, gid)) = server_user() else { return };
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Runs `command` to completion as an owned child (killed if its owner dies
+/// first), its output appended to `log`; the log is in the error when it fails.
+pub fn run(command: Command, log: &Path) -> io::Result<()> {
+    let mut child = OwnedChild::spawn(command, Output::Log(log.to_path_buf()))?;
+    let status = child.wait()?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(io::Error::other(format!(
+        "{} failed ({status}): {}",
+        child.name(),
+        fs::read_to_string(log).unwrap_or_default()
+    )))
+}
+
+/// A free TCP port of 127.0.0.1 (it may be taken before use: callers retry).
+pub fn free_port() -> io::Result<u16> {
+    Ok(std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// Waits up to `timeout` until `port` of 127.0.0.1 accepts connections. Fails
+/// at once when `child` exits (with `log`'s contents), and on the timeout.
+pub fn wait_for_port(child: &mut OwnedChild, port: u16, log: &Path, timeout: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let address = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let log = fs::read_to_string(log).unwrap_or_default();
+            return Err(io::Error::other(format!("{} exited ({status}): {log}", child.name())));
+        }
+        if std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::other(format!("{} did not accept connections on {port} in time", child.name())));
+        }
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 

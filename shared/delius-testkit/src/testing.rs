@@ -8,7 +8,9 @@
 //! and keeps tests from seeing each other's rows.
 
 use delius_db::migrate::{self, Seed};
-use delius_db::{Database, DatabaseConfig};
+use std::time::Duration;
+
+use delius_db::{CredentialSource, Database, DatabaseConfig};
 use tokio_postgres::NoTls;
 
 const TEMPLATE_LOCK: i64 = 0x00de_11a5_0000;
@@ -35,6 +37,35 @@ async fn connect(url: &str) -> tokio_postgres::Client {
         let _ = connection.await;
     });
     client
+}
+
+/// The Delius user the Resettlement Passport functions act as (their
+/// `DELIUS_USERNAME` default).
+pub const RESETTLEMENT_PASSPORT_USER: &str = "ResettlementPassportAndDelius";
+
+/// What a Resettlement Passport route's handler is given, over a fresh test
+/// database: the pool a function builds (one connection, acting as the
+/// service's Delius user). Keep the [`TestDb`] while the pool is in use:
+/// dropping it removes the database.
+pub async fn route_database() -> (TestDb, Database) {
+    let test_db = TestDb::new().await;
+    let db = test_db.database(RESETTLEMENT_PASSPORT_USER, 1);
+    (test_db, db)
+}
+
+/// A Resettlement Passport function's database configuration with these
+/// credentials and connect deadline, and the defaults otherwise (one
+/// connection, no TLS settings, the default timeouts).
+pub fn config_with(credentials: CredentialSource, connect_timeout: Duration) -> DatabaseConfig {
+    DatabaseConfig {
+        credentials,
+        pool_size: 1,
+        connect_timeout,
+        delius_username: RESETTLEMENT_PASSPORT_USER.into(),
+        tls: Default::default(),
+        timeouts: Default::default(),
+        host_override: None,
+    }
 }
 
 /// Which data a test database starts with.

@@ -4,15 +4,19 @@
 //! certificate names `localhost` only, so `127.0.0.1` is a wrong host name.
 //! It holds one database, `delius`, migrated and seeded like the template of
 //! [`crate::testing::TestDb`]. Dropping the value stops the server and removes
-//! its folder; the server also dies with the thread that started it.
+//! its folder; the server also dies with its owner process.
 
 use std::io;
 use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 use delius_db::migrate::{self, Seed};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
-use crate::owned::{self, OwnedChild, TempDir};
+use crate::process::{self, Output, OwnedChild, ScratchDir};
+
+const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A certificate authority for tests.
 pub struct TestCa {
@@ -31,7 +35,8 @@ impl TestCa {
         TestCa { cert_pem: cert.pem(), issuer: Issuer::new(params, key) }
     }
 
-    /// A server certificate for `names`, and its key, both PEM.
+    /// A server certificate for `names` (host names, or IP addresses, which
+    /// become IP subject alternative names), and its key, both PEM.
     pub fn server_certificate(&self, names: &[&str]) -> (String, String) {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("names");
@@ -48,17 +53,18 @@ pub struct TlsPostgres {
     /// The test CA's certificate as a file (for `sslrootcert` / `DB_CA_BUNDLE`).
     pub ca_file: PathBuf,
     server: Option<OwnedChild>,
-    dir: TempDir,
+    dir: ScratchDir,
 }
 
 impl TlsPostgres {
     pub async fn start() -> io::Result<TlsPostgres> {
         let bin = pg_bin()?;
-        let dir = TempDir::new("delius-tls-pg")?;
+        let dir = ScratchDir::for_server("tls-pg")?;
         let data = dir.path().join("data");
-        let mut initdb = owned::command(bin.join("initdb"));
+        let mut initdb = Command::new(bin.join("initdb"));
         initdb.args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"]).arg(&data);
-        owned::run(initdb)?;
+        process::as_server_user(&mut initdb);
+        process::run(initdb, &dir.path().join("initdb.log"))?;
         let ca = TestCa::new("Delius test CA");
         let (cert, key) = ca.server_certificate(&["localhost"]);
         let cert_file = dir.write("server.crt", &cert, 0o644)?;
@@ -72,8 +78,8 @@ impl TlsPostgres {
         let log = dir.path().join("server.log");
         let mut last_error = None;
         for _ in 0..5 {
-            let port = owned::free_port()?;
-            let mut postgres = owned::command(bin.join("postgres"));
+            let port = process::free_port()?;
+            let mut postgres = Command::new(bin.join("postgres"));
             postgres
                 .arg("-D")
                 .arg(&data)
@@ -84,8 +90,9 @@ impl TlsPostgres {
                 .arg(format!("ssl_key_file={}", key_file.display()))
                 .arg("-c")
                 .arg(format!("unix_socket_directories={}", dir.path().display()));
-            let mut child = OwnedChild::spawn(postgres, &log)?;
-            match owned::wait_for_port(&mut child, port, &log, "postgres") {
+            process::as_server_user(&mut postgres);
+            let mut child = OwnedChild::spawn(postgres, Output::Log(log.clone()))?;
+            match process::wait_for_port(&mut child, port, &log, START_TIMEOUT) {
                 Ok(()) => {
                     let server = TlsPostgres { port, ca, ca_file, server: Some(child), dir };
                     server.create_delius().await?;

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use delius_testkit::ldap::LdapServer;
 use delius_testkit::moto::MotoServer;
+use delius_testkit::pgbouncer::{PgBouncer, PoolSizes};
 use delius_testkit::process::{Output, OwnedChild, is_running};
+use delius_testkit::tls::TlsPostgres;
 
 const OWNER_MODE: &str = "DELIUS_TESTKIT_OWNER_MODE";
 
@@ -34,6 +36,12 @@ async fn owner_mode() {
             server.pid().unwrap()
         }
         "moto" => Box::leak(Box::new(MotoServer::start().await)).pid(),
+        "pgbouncer" => {
+            let url = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/with-postgres.sh)");
+            let bouncer = Box::leak(Box::new(PgBouncer::start(&url, PoolSizes::default()).unwrap()));
+            bouncer.pid().unwrap()
+        }
+        "tls-postgres" => Box::leak(Box::new(TlsPostgres::start().await.unwrap())).pid().unwrap(),
         other => panic!("unknown stand-in {other}"),
     };
     println!("stand-in pid {pid}");
@@ -62,24 +70,35 @@ fn owner_of(what: &str) -> (OwnedChild, u32) {
     (owner, pid)
 }
 
-#[test]
-fn slapd_ends_when_its_owner_is_killed() {
+/// Starts an owner process running `what` and kills it with SIGKILL (no
+/// `Drop` runs in the owner): the stand-in must be gone within a second.
+fn ends_when_its_owner_is_killed(what: &str) {
     if std::env::var(OWNER_MODE).is_ok() {
         return;
     }
-    let (mut owner, slapd) = owner_of("slapd");
-    owner.kill().unwrap(); // SIGKILL: no Drop runs in the owner
-    assert!(gone_within(slapd, Duration::from_secs(1)), "slapd {slapd} outlived its owner");
+    let (mut owner, pid) = owner_of(what);
+    owner.kill().unwrap();
+    assert!(gone_within(pid, Duration::from_secs(1)), "{what} {pid} outlived its owner");
+}
+
+#[test]
+fn slapd_ends_when_its_owner_is_killed() {
+    ends_when_its_owner_is_killed("slapd");
 }
 
 #[test]
 fn moto_ends_when_its_owner_is_killed() {
-    if std::env::var(OWNER_MODE).is_ok() {
-        return;
-    }
-    let (mut owner, moto) = owner_of("moto");
-    owner.kill().unwrap();
-    assert!(gone_within(moto, Duration::from_secs(1)), "moto_server {moto} outlived its owner");
+    ends_when_its_owner_is_killed("moto");
+}
+
+#[test]
+fn pgbouncer_ends_when_its_owner_is_killed() {
+    ends_when_its_owner_is_killed("pgbouncer");
+}
+
+#[test]
+fn a_tls_postgres_ends_when_its_owner_is_killed() {
+    ends_when_its_owner_is_killed("tls-postgres");
 }
 
 #[test]
@@ -91,6 +110,22 @@ fn a_dropped_stand_in_is_stopped_and_its_directory_removed() {
     let pid = server.pid().unwrap();
     drop(server);
     assert!(!is_running(pid), "slapd {pid} still runs after drop");
+}
+
+#[tokio::test]
+async fn a_dropped_pgbouncer_or_tls_postgres_is_stopped() {
+    if std::env::var(OWNER_MODE).is_ok() {
+        return;
+    }
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/with-postgres.sh)");
+    let bouncer = PgBouncer::start(&url, PoolSizes::default()).unwrap();
+    let server = TlsPostgres::start().await.unwrap();
+    let pids = [bouncer.pid().unwrap(), server.pid().unwrap()];
+    drop(bouncer);
+    drop(server);
+    for pid in pids {
+        assert!(!is_running(pid), "{pid} still runs after drop");
+    }
 }
 
 /// A stand-in started from a test thread that has ended stays up (the
