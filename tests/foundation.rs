@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use delius_db::audit::{self, Outcome, Parameters};
 use delius_db::migrate::{self, Seed};
-use delius_db::{CredentialSource, Database, DatabaseConfig, DbError};
+use delius_db::{CredentialSource, Database, DatabaseConfig, DbError, Transaction};
 use delius_testkit::blackhole::SilentListener;
 use delius_testkit::testing::{TestDb, config_with};
 
@@ -377,10 +377,15 @@ async fn every_transaction_bounds_its_waits_and_leaves_no_setting_behind() {
     let mut config = db.config("ResettlementPassportAndDelius", 1);
     config.timeouts.lock = Duration::from_millis(150);
     config.timeouts.statement = Duration::from_millis(300);
+    // One connection: every transaction and the check between them share it.
     let database = Database::new(config).unwrap();
-    let mut client = database.client().await.unwrap();
+    let open = async || {
+        let tx = Transaction::new(database.client().await.unwrap(), database.begin_statement());
+        tx.begin().await.unwrap();
+        tx
+    };
 
-    let tx = database.begin(&mut client).await.unwrap();
+    let tx = open().await;
     let lock: String = tx.query_one("SHOW lock_timeout", &[]).await.unwrap().get(0);
     let statement: String = tx.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
     assert_eq!((lock.as_str(), statement.as_str()), ("150ms", "300ms"));
@@ -388,26 +393,28 @@ async fn every_transaction_bounds_its_waits_and_leaves_no_setting_behind() {
     let error = DbError::from(tx.query_one("SELECT pg_sleep(2)", &[]).await.unwrap_err());
     assert!(error.to_string().contains("statement timeout"), "{error}");
     assert!(error.is_transient());
-    tx.rollback().await.unwrap();
+    tx.rollback().await;
 
     // SET LOCAL: the session keeps the server's defaults, as a pooler needs.
+    let client = database.client().await.unwrap();
     let lock: String = client.query_one("SHOW lock_timeout", &[]).await.unwrap().get(0);
     assert_eq!(lock, "0");
+    drop(client);
 
     // A lock held elsewhere: the wait ends at lock_timeout (55P03), transient.
     let other = db.client().await;
     other.batch_execute("BEGIN; SELECT 1 FROM offender WHERE crn = 'X123123' FOR UPDATE").await.unwrap();
-    let tx = database.begin(&mut client).await.unwrap();
+    let tx = open().await;
     let started = Instant::now();
     let error =
         DbError::from(tx.query_one("SELECT 1 FROM offender WHERE crn = 'X123123' FOR UPDATE", &[]).await.unwrap_err());
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     assert!(error.is_transient(), "{error}");
-    drop(tx);
+    tx.rollback().await;
     other.batch_execute("ROLLBACK").await.unwrap();
 
     // The connection is fine for the next transaction.
-    let tx = database.begin(&mut client).await.unwrap();
+    let mut tx = open().await;
     assert_eq!(tx.query_one("SELECT 1", &[]).await.unwrap().get::<_, i32>(0), 1);
     tx.commit().await.unwrap();
 }

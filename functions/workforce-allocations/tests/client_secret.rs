@@ -6,18 +6,12 @@
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
-use delius_testkit::moto::MotoServer;
+use delius_testkit::moto::{MotoServer, set_aws_test_environment};
 use delius_testkit::testing::TestDb;
 use delius_testkit::workload::{self, WorkloadStandIn, token_response};
 use lambda_runtime::{Context, LambdaEvent};
 use workforce_allocations::Allocations;
 use workforce_allocations::config::{ClientCredentials, Settings};
-
-fn set_env(key: &str, value: &str) {
-    // SAFETY: this binary has one test, and it sets the variables before the
-    // SDK reads them; no other thread reads the environment concurrently.
-    unsafe { std::env::set_var(key, value) };
-}
 
 fn sample(stand_in: &WorkloadStandIn, file: &str) -> SqsEvent {
     let path = format!("{}/../../events/sqs/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -26,28 +20,12 @@ fn sample(stand_in: &WorkloadStandIn, file: &str) -> SqsEvent {
 
 #[tokio::test]
 async fn client_credentials_come_from_a_secret_read_once() {
-    for (key, value) in [
-        ("AWS_REGION", "eu-west-2"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ] {
-        set_env(key, value);
-    }
     let moto = MotoServer::start().await;
-    set_env("AWS_ENDPOINT_URL", &moto.url);
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    // SAFETY: this binary has one test, and it sets the variables before the
+    // SDK reads them; no other thread reads the environment concurrently.
+    unsafe { set_aws_test_environment(Some(&moto.url)) };
     let secret = serde_json::json!({"clientId": workload::CLIENT_ID, "clientSecret": workload::CLIENT_SECRET});
-    let arn = aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name("workforce-allocations-client")
-        .secret_string(secret.to_string())
-        .send()
-        .await
-        .expect("create the secret in moto")
-        .arn()
-        .unwrap()
-        .to_string();
+    let arn = moto.create_secret("workforce-allocations-client", &secret.to_string()).await;
 
     let test_db = TestDb::new().await;
     let db = test_db.database("HMPPSAllocations", 2);
