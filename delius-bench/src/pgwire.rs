@@ -242,7 +242,11 @@ async fn proxy(
     };
     // Answers go through a queue, each released `delay` after it arrived,
     // so a delay adds latency without limiting throughput.
-    let (answers, mut delayed) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    // An answer counts as received when it is handed to the client, not when
+    // the server sent it: a statement the client pipelines before then (late
+    // by thread scheduling, say) was not waited for, as on a real network.
+    let (answers, mut delayed) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>, usize)>();
+    let received = conversation.clone();
     let backend = async move {
         let mut reader = Backend { pending: Vec::new(), conversation };
         let mut buf = vec![0u8; 64 * 1024];
@@ -251,20 +255,29 @@ async fn proxy(
             if n == 0 {
                 return Ok::<_, std::io::Error>(());
             }
-            reader.feed(&buf[..n]);
+            let answered = reader.feed(&buf[..n]);
             let due = Instant::now() + Duration::from_micros(delay_us.load(Ordering::Relaxed));
-            if answers.send((due, buf[..n].to_vec())).is_err() {
+            if answers.send((due, buf[..n].to_vec(), answered)).is_err() {
                 return Ok(());
             }
         }
     };
     let deliver = async move {
-        while let Some((due, bytes)) = delayed.recv().await {
+        while let Some((due, bytes, answered)) = delayed.recv().await {
             // tokio's timer ticks in whole milliseconds, too coarse for a
             // 0.5 ms delay: a thread's sleep keeps to tens of microseconds.
             let wait = due.saturating_duration_since(Instant::now());
             if !wait.is_zero() {
                 let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
+            }
+            // Marked answered just before it is handed over, so that no
+            // request the client sends after reading it can join its flight.
+            {
+                let mut awaiting = lock(&received.awaiting);
+                for _ in 0..answered {
+                    // (The startup's ReadyForQuery answers nothing counted.)
+                    awaiting.pop_front();
+                }
             }
             client_write.write_all(&bytes).await?;
         }
@@ -411,7 +424,10 @@ struct Backend {
 }
 
 impl Backend {
-    fn feed(&mut self, bytes: &[u8]) {
+    /// Reads what the server sent; the number of `ReadyForQuery` messages
+    /// completed in it (each ends the answer to one `Sync` or simple query).
+    fn feed(&mut self, bytes: &[u8]) -> usize {
+        let mut answered = 0;
         self.pending.extend_from_slice(bytes);
         let mut at = 0;
         if self.conversation.ssl_answer_pending.swap(false, Ordering::SeqCst) && !self.pending.is_empty() {
@@ -427,12 +443,12 @@ impl Backend {
                 break;
             }
             if rest[0] == b'Z' {
-                // The startup's ReadyForQuery answers nothing we counted.
-                lock(&self.conversation.awaiting).pop_front();
+                answered += 1;
             }
             at += 1 + len;
         }
         self.pending.drain(..at);
+        answered
     }
 }
 
