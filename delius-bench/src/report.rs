@@ -210,6 +210,22 @@ fn render(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// The Cargo profile `sam build` deploys the functions with (`cargo lambda
+/// build --release`).
+pub const DEPLOYED_PROFILE: &str = "release";
+
+/// Binaries of another profile than the deployed one are said to be so, with
+/// what differs.
+pub fn profile_note(bins: &str) -> Option<String> {
+    (bins != DEPLOYED_PROFILE).then(|| {
+        format!(
+            "NOTE: binaries of the `{bins}` profile, not the deployed `{DEPLOYED_PROFILE}` one: cold start, binary and \
+             zip sizes differ from the deployed functions' (docs/performance.md has both; \
+             `make bench BENCH_PROFILE={DEPLOYED_PROFILE}` measures the deployed build)\n"
+        )
+    })
+}
+
 /// The table.
 pub fn table(results: &Results) -> String {
     let s = &results.settings;
@@ -220,6 +236,9 @@ pub fn table(results: &Results) -> String {
         results.generated_at,
         if s.smoke { "; SMOKE RUN, tiny counts: figures mean nothing" } else { "" }
     ));
+    if let Some(note) = profile_note(&s.bins) {
+        out.push_str(&note);
+    }
 
     if !results.cold.is_empty() {
         out.push_str(&format!(
@@ -590,6 +609,15 @@ mod tests {
             with_delay: Vec::new(),
             errors: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_run_of_another_profile_than_the_deployed_one_says_so() {
+        assert_eq!(profile_note("release"), None);
+        let mut options = crate::Options::full();
+        options.bins = "release-fast".into();
+        let table = table(&Results::new(&options));
+        assert!(table.contains("binaries of the `release-fast` profile, not the deployed `release` one"), "{table}");
     }
 
     #[test]
