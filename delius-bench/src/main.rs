@@ -21,7 +21,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "delius-bench [--smoke] [--bins release|debug] [--only cold,auth,warm,alloc,load,burst]
+const USAGE: &str =
+    "delius-bench [--smoke] [--bins release|release-fast|debug] [--only cold,auth,warm,alloc,load,burst]
   [--cold-runs N] [--warm-requests N] [--warm-runs N] [--warmup N] [--alloc-batches N]
   [--load-seconds S] [--load-clients N] [--load-runs N] [--burst-rounds N] [--route TEXT] [--out FILE]
   (sections: cold, auth, warm, alloc, load, burst; the smoke run leaves out burst)";

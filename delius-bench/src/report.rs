@@ -206,6 +206,28 @@ fn render(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// The Cargo profile `sam build` deploys the functions with (`cargo lambda
+/// build --release`).
+pub const DEPLOYED_PROFILE: &str = "release";
+
+/// Binaries of another profile than the deployed one are said to be so, with
+/// what differs.
+pub fn profile_note(bins: &str) -> Option<String> {
+    (bins != DEPLOYED_PROFILE).then(|| {
+        format!(
+            "NOTE: binaries of the `{bins}` profile, not the deployed `{DEPLOYED_PROFILE}` one: cold start, binary and \
+             zip sizes differ from the deployed functions' (docs/performance.md has both; \
+             `make bench BENCH_PROFILE={DEPLOYED_PROFILE}` measures the deployed build)\n"
+        )
+    })
+}
+
+/// The zip target is the deployed build's: other profiles keep symbols or
+/// skip LTO, so their sizes say nothing about it.
+fn zip_verdict(bins: &str, zip_mb: Option<f64>) -> &'static str {
+    if bins == DEPLOYED_PROFILE { verdict(zip_mb, ZIP_TARGET_MB) } else { "n/a" }
+}
+
 /// The table.
 pub fn table(results: &Results) -> String {
     let s = &results.settings;
@@ -216,6 +238,9 @@ pub fn table(results: &Results) -> String {
         results.generated_at,
         if s.smoke { "; SMOKE RUN, tiny counts: figures mean nothing" } else { "" }
     ));
+    if let Some(note) = profile_note(&s.bins) {
+        out.push_str(&note);
+    }
 
     if !results.cold.is_empty() {
         out.push_str(&format!(
@@ -243,7 +268,7 @@ pub fn table(results: &Results) -> String {
                         "{}/{}/{}",
                         verdict(r.init_ms, results.init_limit_ms.map_or(INIT_TARGET_MS, |l| l.min(INIT_TARGET_MS))),
                         verdict(r.peak_rss_mb, RSS_TARGET_MB),
-                        verdict(r.zip_mb, ZIP_TARGET_MB)
+                        zip_verdict(&s.bins, r.zip_mb)
                     ),
                 ],
             })
@@ -482,7 +507,7 @@ pub fn missed(results: &Results) -> Vec<String> {
         if verdict(r.peak_rss_mb, RSS_TARGET_MB) == "MISS" {
             missed.push(format!("{}: peak RSS {} MB > {RSS_TARGET_MB} MB", r.function, num(r.peak_rss_mb, 1)));
         }
-        if verdict(r.zip_mb, ZIP_TARGET_MB) == "MISS" {
+        if zip_verdict(&results.settings.bins, r.zip_mb) == "MISS" {
             missed.push(format!("{}: zip {} MB > {ZIP_TARGET_MB} MB", r.function, num(r.zip_mb, 2)));
         }
     }
@@ -586,6 +611,18 @@ mod tests {
             with_delay: Vec::new(),
             errors: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_run_of_another_profile_than_the_deployed_one_says_so() {
+        assert_eq!(profile_note("release"), None);
+        let mut options = crate::Options::full();
+        options.bins = "release-fast".into();
+        let table = table(&Results::new(&options));
+        assert!(table.contains("binaries of the `release-fast` profile, not the deployed `release` one"), "{table}");
+        assert_eq!(zip_verdict("release-fast", Some(7.0)), "n/a");
+        assert_eq!(zip_verdict("release", Some(7.0)), "MISS");
+        assert_eq!(zip_verdict("release", Some(5.0)), "ok");
     }
 
     #[test]
