@@ -593,23 +593,12 @@ mod tests {
         WarmRow {
             route: route.into(),
             function: "f".into(),
-            skipped: None,
             requests: 1,
             runs: 1,
-            handler_p50_ms: None,
-            handler_p99_ms: None,
-            floor_p50_ms: None,
-            floor_p99_ms: None,
-            ratio: None,
-            one_flight_floor_p50_ms: None,
             round_trips: Some(max_round_trips),
             max_round_trips: Some(max_round_trips),
             min_round_trips: Some(max_round_trips),
-            prepares: None,
-            statements: None,
-            round_trip_outline: Vec::new(),
-            with_delay: Vec::new(),
-            errors: Vec::new(),
+            ..WarmRow::default()
         }
     }
 

@@ -41,7 +41,7 @@ pub fn handler(function: &str) -> Option<Handler> {
 /// The Delius user the Resettlement Passport functions act as.
 pub const RESETTLEMENT_USER: &str = "ResettlementPassportAndDelius";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct WarmRow {
     pub route: String,
     pub function: String,
@@ -88,27 +88,7 @@ pub struct Delayed {
 
 impl WarmRow {
     fn new(route: &Route) -> WarmRow {
-        WarmRow {
-            route: route.route_key(),
-            function: route.function.to_string(),
-            skipped: None,
-            requests: 0,
-            runs: 0,
-            handler_p50_ms: None,
-            handler_p99_ms: None,
-            floor_p50_ms: None,
-            floor_p99_ms: None,
-            ratio: None,
-            one_flight_floor_p50_ms: None,
-            round_trips: None,
-            max_round_trips: None,
-            min_round_trips: None,
-            prepares: None,
-            statements: None,
-            round_trip_outline: Vec::new(),
-            with_delay: Vec::new(),
-            errors: Vec::new(),
-        }
+        WarmRow { route: route.route_key(), function: route.function.to_string(), ..WarmRow::default() }
     }
 }
 

@@ -252,15 +252,17 @@ fn run_steps(
     limit: Duration,
 ) -> Vec<String> {
     std::fs::create_dir_all(out_dir).unwrap();
+    let commands: Vec<String> = steps
+        .iter()
+        .map(|step| replacements.iter().fold(step.command.clone(), |command, (from, to)| command.replace(from, to)))
+        .collect();
     let mut script = String::from("set -u\n");
-    for (i, step) in steps.iter().enumerate() {
-        let mut command = step.command.clone();
-        for (from, to) in replacements {
-            command = command.replace(from, to);
-        }
-        if command.starts_with("DATABASE_URL=") || command.starts_with("export DATABASE_URL=") {
-            command = ":".to_string();
-        }
+    for (i, command) in commands.iter().enumerate() {
+        let command = if command.starts_with("DATABASE_URL=") || command.starts_with("export DATABASE_URL=") {
+            ":"
+        } else {
+            command
+        };
         if let Some(background) = command.strip_suffix('&') {
             // A server: started in the background, with its output kept, and
             // waited for (on the port the next command names) for two minutes.
@@ -271,7 +273,7 @@ fn run_steps(
                  ( server=$!; while kill -0 $$ 2>/dev/null; do sleep 0.5; done; kill $server ) >/dev/null 2>&1 &\n",
                 dir = out_dir.display()
             ));
-            if let Some(port) = steps.get(i + 1).and_then(|next| invoke_port(&next.command, replacements)) {
+            if let Some(port) = commands.get(i + 1).and_then(|next| invoke_port(next)) {
                 script.push_str(&format!(
                     "for _ in $(seq 1200); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.1; done\n"
                 ));
@@ -305,12 +307,8 @@ fn run_steps(
     failures
 }
 
-/// The port after `--invoke-port` in `command`, once `replacements` apply.
-fn invoke_port(command: &str, replacements: &[(&str, String)]) -> Option<u16> {
-    let mut command = command.to_string();
-    for (from, to) in replacements {
-        command = command.replace(from, to);
-    }
+/// The port after `--invoke-port` in `command`.
+fn invoke_port(command: &str) -> Option<u16> {
     let words: Vec<&str> = command.split_whitespace().collect();
     words.windows(2).find(|w| w[0] == "--invoke-port").and_then(|w| w[1].parse().ok())
 }
