@@ -243,6 +243,14 @@ async fn run(options: &Options) -> report::Results {
     if options.wants("auth") {
         results.authorizer = Some(auth::cost(options).await);
     }
+    if options.wants("warm") || options.wants("alloc") {
+        let database_url = std::env::var("DATABASE_URL").unwrap_or_default();
+        let requests = if options.smoke { 20 } else { 500 };
+        match pgwire::bare_round_trips(&database_url, &warm::ADDED_DELAYS_MS, requests).await {
+            Ok(round_trips) => results.proxy_round_trip = round_trips,
+            Err(e) => results.proxy_error = Some(e),
+        }
+    }
     if options.wants("warm") {
         results.warm = warm::run(options).await;
     }

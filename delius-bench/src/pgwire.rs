@@ -200,6 +200,43 @@ pub async fn server_addr(database_url: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{host}:{port}: no address"))
 }
 
+/// What the proxy itself costs: the p50 of a bare round trip (`SELECT 1`,
+/// prepared, `requests` times after a warm-up) through it, at each delay of
+/// `delays_ms`. Printed beside the latency table, so a reader can tell the
+/// proxy's share of a figure from the handler's.
+pub async fn bare_round_trips(
+    database_url: &str,
+    delays_ms: &[f64],
+    requests: usize,
+) -> Result<Vec<crate::warm::Delayed>, String> {
+    let recorder = Recorder::start(server_addr(database_url).await?).await.map_err(|e| e.to_string())?;
+    let (client, connection) = tokio_postgres::connect(&recorder.url_for(database_url)?, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let connection = tokio::spawn(connection);
+    let select = client.prepare("SELECT 1").await.map_err(|e| e.to_string())?;
+    let mut results = Vec::new();
+    for &added_ms in delays_ms {
+        recorder.set_delay(Duration::from_secs_f64(added_ms / 1000.0));
+        let mut times = Vec::with_capacity(requests);
+        for i in 0..requests + requests / 10 {
+            let started = Instant::now();
+            client.query_one(&select, &[]).await.map_err(|e| e.to_string())?;
+            if i >= requests / 10 {
+                times.push(crate::stats::ms(started.elapsed()));
+            }
+        }
+        results.push(crate::warm::Delayed {
+            added_ms,
+            p50_ms: crate::stats::percentile(&times, 50.0),
+            p99_ms: crate::stats::percentile(&times, 99.0),
+        });
+    }
+    drop(client);
+    let _ = connection.await;
+    Ok(results)
+}
+
 /// Per-connection state shared by the two directions.
 #[derive(Default)]
 struct Conversation {
@@ -220,7 +257,11 @@ async fn proxy(
     let server = TcpStream::connect(upstream).await?;
     client.set_nodelay(true)?;
     server.set_nodelay(true)?;
-    let (mut client_read, mut client_write) = client.into_split();
+    // The answers are written by a thread of their own (see
+    // `deliver_answers`) through a second handle on the client's socket.
+    let client = client.into_std()?;
+    let answer_writer = client.try_clone()?;
+    let mut client_read = TcpStream::from_std(client)?;
     let (mut server_read, mut server_write) = server.into_split();
     let conversation = Arc::new(Conversation::default());
     lock(&capture).connections.insert(id, Vec::new());
@@ -245,7 +286,7 @@ async fn proxy(
     // An answer counts as received when it is handed to the client, not when
     // the server sent it: a statement the client pipelines before then (late
     // by thread scheduling, say) was not waited for, as on a real network.
-    let (answers, mut delayed) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>, usize)>();
+    let (answers, delayed) = std::sync::mpsc::channel::<Answer>();
     let received = conversation.clone();
     let backend = async move {
         let mut reader = Backend { pending: Vec::new(), conversation };
@@ -253,39 +294,82 @@ async fn proxy(
         loop {
             let n = server_read.read(&mut buf).await?;
             if n == 0 {
+                // Dropping `answers` ends the delivery once all is handed over.
                 return Ok::<_, std::io::Error>(());
             }
             let answered = reader.feed(&buf[..n]);
             let due = Instant::now() + Duration::from_micros(delay_us.load(Ordering::Relaxed));
-            if answers.send((due, buf[..n].to_vec(), answered)).is_err() {
+            if answers.send(Answer { due, bytes: buf[..n].to_vec(), answered }).is_err() {
                 return Ok(());
             }
         }
     };
-    let deliver = async move {
-        while let Some((due, bytes, answered)) = delayed.recv().await {
-            // tokio's timer ticks in whole milliseconds, too coarse for a
-            // 0.5 ms delay: a thread's sleep keeps to tens of microseconds.
-            let wait = due.saturating_duration_since(Instant::now());
-            if !wait.is_zero() {
-                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await;
-            }
-            // Marked answered just before it is handed over, so that no
-            // request the client sends after reading it can join its flight.
-            {
-                let mut awaiting = lock(&received.awaiting);
-                for _ in 0..answered {
-                    // (The startup's ReadyForQuery answers nothing counted.)
-                    awaiting.pop_front();
-                }
-            }
-            client_write.write_all(&bytes).await?;
-        }
-        client_write.shutdown().await?;
-        Ok::<_, std::io::Error>(())
-    };
+    let deliver = tokio::task::spawn_blocking(move || deliver_answers(&delayed, answer_writer, &received));
+    let deliver = async move { deliver.await.map_err(std::io::Error::other)? };
     let (a, b, c) = tokio::join!(frontend, backend, deliver);
     a.and(b).and(c)
+}
+
+/// Bytes of the server's to hand to the client at `due`, answering
+/// `answered` of the client's Syncs and simple queries.
+struct Answer {
+    due: Instant,
+    bytes: Vec<u8>,
+    answered: usize,
+}
+
+/// Below this much of a wait the delivery spins rather than sleeps.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// Hands each answer to the client when it is due, on a thread of its own:
+/// tokio's timer ticks in whole milliseconds, a thread's sleep overshoots by
+/// tens of microseconds, and handing a woken thread's result back to a task
+/// costs as much again; with a sleep that stops `SPIN` short of the due time,
+/// a spin for the rest and the write made here, an added millisecond costs a
+/// millisecond. Ends when the backend side drops its sender; then the client
+/// sees the end of the stream.
+fn deliver_answers(
+    delayed: &std::sync::mpsc::Receiver<Answer>,
+    mut client: std::net::TcpStream,
+    received: &Conversation,
+) -> std::io::Result<()> {
+    while let Ok(Answer { due, bytes, answered }) = delayed.recv() {
+        let wait = due.saturating_duration_since(Instant::now());
+        if wait > SPIN {
+            std::thread::sleep(wait - SPIN);
+        }
+        while Instant::now() < due {
+            std::hint::spin_loop();
+        }
+        // Marked answered just before it is handed over, so that no request
+        // the client sends after reading it can join its flight.
+        {
+            let mut awaiting = lock(&received.awaiting);
+            for _ in 0..answered {
+                // (The startup's ReadyForQuery answers nothing counted.)
+                awaiting.pop_front();
+            }
+        }
+        write_all(&mut client, &bytes)?;
+    }
+    client.shutdown(std::net::Shutdown::Write)
+}
+
+/// `write_all` on a socket that tokio left non-blocking (the flag belongs to
+/// the socket, shared with the reading handle): a full send buffer is waited
+/// out in short sleeps.
+fn write_all(client: &mut std::net::TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::{ErrorKind, Write};
+    while !bytes.is_empty() {
+        match client.write(bytes) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_micros(50)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 struct Frontend {

@@ -107,6 +107,11 @@ pub struct Results {
     pub allocations: Vec<AllocRow>,
     pub load: Option<LoadResult>,
     pub burst: Vec<crate::burst::BurstRow>,
+    /// A bare round trip through the wire proxy at each added delay: the
+    /// proxy's own share of the delayed latencies.
+    pub proxy_round_trip: Vec<crate::warm::Delayed>,
+    /// Why the bare round trip could not be measured.
+    pub proxy_error: Option<String>,
     /// Targets missed, by name.
     pub missed: Vec<String>,
 }
@@ -149,6 +154,8 @@ impl Results {
             allocations: Vec::new(),
             load: None,
             burst: Vec::new(),
+            proxy_round_trip: Vec::new(),
+            proxy_error: None,
             missed: Vec::new(),
         }
     }
@@ -364,6 +371,13 @@ pub fn table(results: &Results) -> String {
             &rows,
         );
     }
+    if !results.proxy_round_trip.is_empty() {
+        out.push_str(&format!(
+            "\nA bare round trip through the wire proxy (`SELECT 1`, prepared), p50 +0/+0.5/+1 ms: {} ms; \
+             the proxy's own share of every round trip above.\n",
+            delays(&results.proxy_round_trip)
+        ));
+    }
 
     if !results.allocations.is_empty() {
         out.push_str(&format!(
@@ -563,6 +577,7 @@ pub fn errors(results: &Results) -> Vec<String> {
             errors.push(format!("warm {}: waits for {trips} round trips, over its budget of {budget}", r.route));
         }
     }
+    errors.extend(results.proxy_error.iter().map(|e| format!("bare round trip through the proxy: {e}")));
     for r in &results.allocations {
         errors.extend(r.errors.iter().map(|e| format!("allocations {}: {e}", r.kind)));
         if let Some(trips) = r.min_round_trips.filter(|t| whole_round_trips_per_message(*t) > ALLOCATION_ROUND_TRIPS) {
