@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use delius_api::routes::ROUTES;
 use delius_testkit::testing::TestDb;
+use delius_testkit::tls::TlsPostgres;
 use delius_testkit::workload::WorkloadStandIn;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -35,6 +36,9 @@ pub struct ColdRow {
     pub runs: usize,
     pub init_ms: Option<f64>,
     pub first_invocation_ms: Option<f64>,
+    /// The same first invocation with TLS to PostgreSQL (`verify-full`, the
+    /// handshake and the certificate store included); the GET routes only.
+    pub first_invocation_tls_ms: Option<f64>,
     pub peak_rss_mb: Option<f64>,
     pub binary_mb: Option<f64>,
     pub zip_mb: Option<f64>,
@@ -51,6 +55,7 @@ impl ColdRow {
             runs: 0,
             init_ms: None,
             first_invocation_ms: None,
+            first_invocation_tls_ms: None,
             peak_rss_mb: None,
             binary_mb: None,
             zip_mb: None,
@@ -104,6 +109,14 @@ pub async fn run(options: &Options) -> Vec<ColdRow> {
     // Stand-ins for the functions that call out; they live for the section.
     let workload = WorkloadStandIn::start().await;
     let auth = crate::auth::AuthStandIn::start().await;
+    // PostgreSQL that takes TLS only, for the first invocations over TLS.
+    let tls_postgres = match TlsPostgres::start().await {
+        Ok(server) => Some(server),
+        Err(e) => {
+            progress(&format!("cold: no TLS PostgreSQL, first invocations over TLS not measured: {e}"));
+            None
+        }
+    };
     let mut rows = Vec::new();
     for function in functions() {
         let mut row = ColdRow::new(function);
@@ -128,6 +141,12 @@ pub async fn run(options: &Options) -> Vec<ColdRow> {
             }
         };
         measure(options, function, &binary, &invocation, &mut row).await;
+        if let Some(server) = &tls_postgres
+            && invocation.kind == Kind::Http
+            && !invocation.fresh_database_each_run
+        {
+            measure_tls(options, function, &binary, &invocation, server, &mut row).await;
+        }
         rows.push(row);
     }
     rows
@@ -222,6 +241,38 @@ async fn measure(options: &Options, function: &str, binary: &Path, invocation: &
     row.init_ms = median(&init);
     row.first_invocation_ms = median(&first);
     row.peak_rss_mb = median_of(rss);
+}
+
+/// The first invocation again, the database reached over TLS with the
+/// server's certificate checked (`sslmode=verify-full` against the test CA):
+/// what the TLS handshake and building the certificate store add.
+async fn measure_tls(
+    options: &Options,
+    function: &str,
+    binary: &Path,
+    invocation: &Invocation,
+    server: &TlsPostgres,
+    row: &mut ColdRow,
+) {
+    let url = server.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", server.ca_file.display()));
+    let mut first = Vec::new();
+    for run in 0..options.cold_runs {
+        let log = crate::target_dir().join("bench").join("logs").join(format!("{function}-tls-{run}.log"));
+        match once(function, binary, invocation, &url, &log).await {
+            Ok(result) => {
+                if let Some(problem) = invocation_problem(invocation.kind, &result.response) {
+                    row.errors.push(format!("TLS run {run}: {problem} (log: {})", log.display()));
+                    return;
+                }
+                first.push(result.first_invocation);
+            }
+            Err(e) => {
+                row.errors.push(format!("TLS run {run}: {e} (log: {})", log.display()));
+                return;
+            }
+        }
+    }
+    row.first_invocation_tls_ms = median(&first);
 }
 
 /// The response of the first invocation, as a short note for the table.
