@@ -338,3 +338,57 @@ async fn the_responsible_officer_change_describes_a_prison_manager_or_no_one() {
         responsible_officers(&h.client, x123).await.into_iter().map(|o| (o.start_date, o.end_date)).collect();
     assert_eq!(officers, vec![(allocated_at(), None)]);
 }
+
+#[tokio::test]
+async fn the_responsible_officer_change_describes_both_managers_of_an_officer_that_has_both() {
+    let h = Harness::new().await;
+    let t123 = offender_id(&h.client, "T123456").await;
+    // T123456's officer keeps its seeded community manager and gains a prison
+    // offender manager: the previous details name both, community first.
+    h.client
+        .batch_execute(&format!(
+            "INSERT INTO probation_area (code, description) VALUES ('PRI', 'HMP Prison'); \
+             INSERT INTO team (code, description, probation_area_id) \
+             SELECT 'PRIPOM', 'POM Team', probation_area_id FROM probation_area WHERE code = 'PRI'; \
+             INSERT INTO staff (officer_code, forename, forename2, surname) VALUES ('PRIPOM1', 'Pat', 'Q', 'Prison'); \
+             INSERT INTO prison_offender_manager (offender_id, allocation_staff_id, allocation_team_id, probation_area_id, allocation_date) \
+             SELECT {t123}, s.staff_id, t.team_id, t.probation_area_id, TIMESTAMP '2022-07-01 10:30:00' \
+             FROM staff s, team t WHERE s.officer_code = 'PRIPOM1' AND t.code = 'PRIPOM'; \
+             UPDATE responsible_officer \
+             SET prison_offender_manager_id = (SELECT prison_offender_manager_id FROM prison_offender_manager) \
+             WHERE offender_id = {t123};"
+        ))
+        .await
+        .unwrap();
+    h.serve_detail(
+        "/allocation/person/t123-both",
+        detail(serde_json::json!({"crn": "T123456", "allocationReason": "OTHER"})),
+    )
+    .await;
+    let event = batch(vec![record(
+        "m-both",
+        "person.community.manager.allocated",
+        Some(&h.detail_url("/allocation/person/t123-both")),
+        Some("T123456"),
+    )]);
+    invoke_ok(&h, event).await;
+
+    let roc = contacts(&h.client, t123).await.into_iter().find(|c| c.type_code == "ROC").and_then(|c| c.notes);
+    assert_eq!(
+        roc.as_deref(),
+        Some(
+            "New Details:\n\
+             Responsible Officer Type: Offender Manager\n\
+             Responsible Officer: Joe Bloggs(N02ABS,NPS North East)\n\
+             Start Date: 28/07/2022 10:30:54\n\
+             Previous Details:\n\
+             Responsible Officer Type: Offender Manager\n\
+             Responsible Officer: Unallocated Staff(Unallocated Team(N02),NPS North East)\
+             Responsible Officer Type: Prison Offender Manager\n\
+             Responsible Officer: Pat Q Prison(POM Team,HMP Prison)\n\
+             Start Date: 01/07/2022 10:30:00\n\
+             End Date: 28/07/2022 10:30:54\n\
+             Allocation Reason: Other"
+        )
+    );
+}
