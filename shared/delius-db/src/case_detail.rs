@@ -3,9 +3,9 @@
 //! the latest initiated Duty to Refer NSI with its manager and the person's
 //! main address.
 //!
-//! Every read is one statement, one round trip, on the unnamed statement
-//! (`query_typed`: parse, bind and execute in one go, nothing left on the
-//! server connection, so a transaction-mode pooler can move the next
+//! Every read is one statement, one round trip, sent in the connection's mode
+//! ([`crate::statement`]: unnamed by default, so that nothing is left on the
+//! server connection and a transaction-mode pooler can move the next
 //! statement to another server connection); rows are read by column name, so
 //! an edit to a SELECT cannot shift what is read. Every read applies the same filters: live offenders
 //! (`soft_deleted = 0`), live and active managers, live and active NSIs and
@@ -17,11 +17,11 @@
 //! [`CaseDetailError::NotUnique`], which the handlers turn into a 500.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 
 use crate::error::DbError;
+use crate::statement::Connection;
 
 /// A case-detail read that failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +34,7 @@ pub enum CaseDetailError {
     NotUnique(String),
 }
 
-/// `query_opt`'s rule for the unnamed statement: no row or one.
+/// `query_opt`'s rule, for `query_statement`'s rows: no row or one.
 fn at_most_one(rows: Vec<Row>) -> Result<Option<Row>, CaseDetailError> {
     if rows.len() > 1 {
         return Err(CaseDetailError::NotUnique(format!("{} rows where at most one was expected", rows.len())));
@@ -58,8 +58,8 @@ const CRN_BY_NOMS_NUMBER: &str = "SELECT rtrim(crn) AS crn FROM offender \
      ORDER BY offender_id LIMIT 2";
 
 /// The CRN of the live person with NOMS number `noms_number`.
-pub async fn crn_by_noms_number(client: &ClientWrapper, noms_number: &str) -> Result<Option<String>, CaseDetailError> {
-    let rows = client.query_typed(CRN_BY_NOMS_NUMBER, &[(&noms_number, Type::BPCHAR)]).await?;
+pub async fn crn_by_noms_number(client: &Connection, noms_number: &str) -> Result<Option<String>, CaseDetailError> {
+    let rows = client.query_statement(CRN_BY_NOMS_NUMBER, &[(&noms_number, Type::BPCHAR)]).await?;
     match rows.as_slice() {
         [] => Ok(None),
         [row] => Ok(Some(row.get("crn"))),
@@ -102,10 +102,10 @@ pub struct MappaRegistration {
 
 /// The latest live MAPPA registration of the live person with `crn`.
 pub async fn latest_mappa_registration(
-    client: &ClientWrapper,
+    client: &Connection,
     crn: &str,
 ) -> Result<Option<MappaRegistration>, CaseDetailError> {
-    let row = at_most_one(client.query_typed(LATEST_MAPPA_REGISTRATION, &[(&crn, Type::BPCHAR)]).await?)?;
+    let row = at_most_one(client.query_statement(LATEST_MAPPA_REGISTRATION, &[(&crn, Type::BPCHAR)]).await?)?;
     Ok(row.map(|row| {
         let reference = |code: &str, description: &str| {
             row.get::<_, Option<String>>(code).map(|code| ReferenceData { code, description: row.get(description) })
@@ -147,11 +147,8 @@ impl ManagerStaff {
 }
 
 /// The staff member managing the live person with `crn` in the community.
-pub async fn community_manager_staff(
-    client: &ClientWrapper,
-    crn: &str,
-) -> Result<Option<ManagerStaff>, CaseDetailError> {
-    let rows = client.query_typed(COMMUNITY_MANAGER_STAFF, &[(&crn, Type::BPCHAR)]).await?;
+pub async fn community_manager_staff(client: &Connection, crn: &str) -> Result<Option<ManagerStaff>, CaseDetailError> {
+    let rows = client.query_statement(COMMUNITY_MANAGER_STAFF, &[(&crn, Type::BPCHAR)]).await?;
     match rows.as_slice() {
         [] => Ok(None),
         [row] => Ok(Some(ManagerStaff {
@@ -183,8 +180,8 @@ pub struct Person {
 }
 
 /// The live person with `crn`.
-pub async fn person_by_crn(client: &ClientWrapper, crn: &str) -> Result<Option<Person>, CaseDetailError> {
-    let row = at_most_one(client.query_typed(PERSON_BY_CRN, &[(&crn, Type::BPCHAR)]).await?)?;
+pub async fn person_by_crn(client: &Connection, crn: &str) -> Result<Option<Person>, CaseDetailError> {
+    let row = at_most_one(client.query_statement(PERSON_BY_CRN, &[(&crn, Type::BPCHAR)]).await?)?;
     Ok(row.map(|row| Person {
         crn: row.get("crn"),
         first_name: row.get("first_name"),
@@ -314,11 +311,12 @@ pub struct MainAddress {
 
 /// The latest initiated Duty to Refer NSI of the live person named by `value`.
 pub async fn duty_to_refer_nsi(
-    client: &ClientWrapper,
+    client: &Connection,
     identifier: PersonIdentifier,
     value: &str,
 ) -> Result<Option<DutyToReferNsi>, CaseDetailError> {
-    let Some(row) = at_most_one(client.query_typed(identifier.duty_to_refer_sql(), &[(&value, Type::BPCHAR)]).await?)?
+    let Some(row) =
+        at_most_one(client.query_statement(identifier.duty_to_refer_sql(), &[(&value, Type::BPCHAR)]).await?)?
     else {
         return Ok(None);
     };

@@ -8,11 +8,11 @@
 //! what is read.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::DbError;
+use crate::statement::Connection;
 pub use crate::transaction::Transaction;
 
 // Advisory lock namespaces (high 16 bits of the key), so that the locks of
@@ -87,15 +87,13 @@ pub struct ContactOutcome {
 /// `offset`, with the total. One round trip: the total comes from a count of
 /// the same rows, so it is right even for a page past the end.
 pub async fn appointments(
-    client: &ClientWrapper,
+    client: &Connection,
     crn: &str,
     from: NaiveDate,
     to: NaiveDate,
     limit: i64,
     offset: i64,
 ) -> Result<AppointmentPage, DbError> {
-    // The unnamed statement: nothing is left on the server connection, so a
-    // transaction-mode pooler may run the next statement on another one.
     const APPOINTMENTS: &str = "WITH matched AS ( \
                SELECT c.contact_id, c.contact_date, c.contact_start_time \
                FROM contact c \
@@ -129,7 +127,7 @@ pub async fn appointments(
              ) page ON true \
              ORDER BY page.contact_date DESC, page.contact_start_time DESC NULLS FIRST, page.contact_id DESC";
     let rows = client
-        .query_typed(
+        .query_statement(
             APPOINTMENTS,
             &[
                 (&crn, Type::BPCHAR),

@@ -65,6 +65,7 @@ pub fn config_with(credentials: CredentialSource, connect_timeout: Duration) -> 
         tls: Default::default(),
         timeouts: Default::default(),
         host_override: None,
+        prepared_statements: false,
     }
 }
 
