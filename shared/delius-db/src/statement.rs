@@ -24,7 +24,7 @@
 //! The first use of a statement on a connection costs one round trip more
 //! (the Parse/Describe of the prepare).
 
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::error::SqlState;
@@ -32,7 +32,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Error, Row};
 
 /// A pooled connection and how it sends statements. Derefs to
-/// [`ClientWrapper`], and through it to [`tokio_postgres::Client`].
+/// [`tokio_postgres::Client`], as the pool's connections always did.
 #[derive(Debug)]
 pub struct Connection {
     client: ClientWrapper,
@@ -49,6 +49,12 @@ impl Connection {
     /// Whether statements are prepared on this connection.
     pub fn prepares_statements(&self) -> bool {
         self.prepared
+    }
+
+    /// A transaction of deadpool-postgres, which shares the connection's
+    /// statement cache.
+    pub async fn transaction(&mut self) -> Result<deadpool_postgres::Transaction<'_>, Error> {
+        self.client.transaction().await
     }
 
     /// Runs `sql` with its typed parameters and returns the rows: a drop-in
@@ -91,9 +97,16 @@ fn is_stale(e: &Error) -> bool {
 }
 
 impl Deref for Connection {
-    type Target = ClientWrapper;
+    type Target = tokio_postgres::Client;
 
-    fn deref(&self) -> &ClientWrapper {
+    fn deref(&self) -> &tokio_postgres::Client {
         &self.client
+    }
+}
+
+/// Migrations and transactions need the client mutably.
+impl DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut tokio_postgres::Client {
+        &mut self.client
     }
 }
