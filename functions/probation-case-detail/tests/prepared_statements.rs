@@ -67,9 +67,10 @@ async fn prepared_the_statement_stays_on_the_connection_and_the_answer_is_the_sa
 #[tokio::test]
 async fn unnamed_by_default_nothing_is_left_on_the_connection() {
     let test_db = TestDb::new().await;
-    let db = test_db.database(RESETTLEMENT_PASSPORT_USER, 1);
+    let config = DatabaseConfig::for_url(&test_db.url, 1, RESETTLEMENT_PASSPORT_USER).unwrap();
+    assert!(!config.prepared_statements);
+    let db = Database::new(config).unwrap();
     assert!(!db.client().await.unwrap().prepares_statements());
-    let db = database(&test_db, false);
     get(&db).await;
     get(&db).await;
     assert_eq!(prepared_here(&db).await, vec![]);
