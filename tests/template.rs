@@ -27,6 +27,7 @@ const CONTRACT: &[&str] = &[
     "DB_SSLMODE",
     "DB_CA_BUNDLE",
     "DB_HOST",
+    "DB_PREPARED_STATEMENTS",
     "DELIUS_USERNAME",
     "HMPPS_AUTH_JWKS_URL",
     "HMPPS_AUTH_ISSUER",
@@ -1049,6 +1050,7 @@ const DB_CONNECTIVITY: &[&str] = &[
     "DB_SSLMODE",
     "DB_CA_BUNDLE",
     "DB_HOST",
+    "DB_PREPARED_STATEMENTS",
     "DB_CONNECT_TIMEOUT_MS",
     "DB_CHECKOUT_TIMEOUT_MS",
     "DB_LOCK_TIMEOUT_MS",
@@ -1069,6 +1071,9 @@ fn database_connections_are_tls_verified_bounded_and_may_go_through_a_proxy() {
         ["disable", "prefer", "require", "verify-ca", "verify-full"]
     );
     assert_eq!(at(parameter("DbCaBundle"), "Default").as_str(), Some(""));
+    // Unnamed statements unless a deployment connects where prepared ones are safe.
+    assert_eq!(at(parameter("DbPreparedStatements"), "Default").as_str(), Some("false"));
+    assert_eq!(strings(at(parameter("DbPreparedStatements"), "AllowedValues")), ["true", "false"]);
     for (binary, f) in functions() {
         if binary == AUTHORIZER {
             continue;
@@ -1079,6 +1084,7 @@ fn database_connections_are_tls_verified_bounded_and_may_go_through_a_proxy() {
         }
         assert_eq!(ref_to(env["DB_SSLMODE"]), Some("DbSslMode"), "{binary}");
         assert_eq!(ref_to(env["DB_CA_BUNDLE"]), Some("DbCaBundle"), "{binary}");
+        assert_eq!(ref_to(env["DB_PREPARED_STATEMENTS"]), Some("DbPreparedStatements"), "{binary}");
         // The created proxy's endpoint, else the given one (empty: the secret's host).
         let (call, args) = intrinsic(env["DB_HOST"]).expect("DB_HOST is an !If");
         assert_eq!(call, "If", "{binary}");

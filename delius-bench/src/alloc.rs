@@ -210,6 +210,7 @@ fn config(url: &str, pool_size: usize) -> DatabaseConfig {
         tls: Default::default(),
         timeouts: Default::default(),
         host_override: None,
+        prepared_statements: false,
     }
 }
 

@@ -25,7 +25,8 @@ const USAGE: &str =
     "delius-bench [--smoke] [--bins release|release-fast|debug] [--only cold,auth,warm,alloc,load,burst]
   [--cold-runs N] [--warm-requests N] [--warm-runs N] [--warmup N] [--alloc-batches N]
   [--load-seconds S] [--load-clients N] [--load-runs N] [--burst-rounds N] [--route TEXT] [--out FILE]
-  (sections: cold, auth, warm, alloc, load, burst; the smoke run leaves out burst)";
+  [--prepared]
+  (--prepared: the warm handlers prepare their statements, as DB_PREPARED_STATEMENTS=true; sections: cold, auth, warm, alloc, load, burst; the smoke run leaves out burst)";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -45,6 +46,9 @@ pub struct Options {
     pub burst_rounds: usize,
     /// Only the warm routes whose key contains this (for profiling one).
     pub route: Option<String>,
+    /// The warm section's handlers prepare their statements once per
+    /// connection (`DB_PREPARED_STATEMENTS=true`) instead of sending them unnamed.
+    pub prepared_statements: bool,
     pub out: PathBuf,
 }
 
@@ -64,6 +68,7 @@ impl Options {
             load_runs: 3,
             burst_rounds: 10,
             route: None,
+            prepared_statements: false,
             out: target_dir().join("bench").join("results.json"),
         }
     }
@@ -113,6 +118,7 @@ impl Options {
                 "--load-runs" => options.load_runs = number(value()?)?,
                 "--burst-rounds" => options.burst_rounds = number(value()?)?,
                 "--route" => options.route = Some(value()?),
+                "--prepared" => options.prepared_statements = true,
                 "--out" => options.out = PathBuf::from(value()?),
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
@@ -287,5 +293,7 @@ mod tests {
         assert!(parse(&["--cold-runs", "x"]).unwrap_err().contains("not a number"));
         assert!(parse(&["--warm-runs", "0"]).is_err());
         assert!(parse(&["--what"]).unwrap_err().contains("unknown argument"));
+        assert!(!full.prepared_statements);
+        assert!(parse(&["--only", "warm", "--prepared"]).unwrap().prepared_statements);
     }
 }

@@ -75,6 +75,8 @@ pub struct Settings {
     pub load_seconds: f64,
     pub load_clients: usize,
     pub load_runs: usize,
+    /// `--prepared`: the warm handlers prepared their statements.
+    pub prepared_statements: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +130,7 @@ impl Results {
                 warm_requests: options.warm_requests,
                 warm_runs: options.warm_runs,
                 warmup: options.warmup,
+                prepared_statements: options.prepared_statements,
                 alloc_batches: options.alloc_batches,
                 load_seconds: options.load_seconds,
                 load_clients: options.load_clients,
@@ -324,7 +327,8 @@ pub fn table(results: &Results) -> String {
 
     if !results.warm.is_empty() {
         out.push_str(&format!(
-            "\n2. Warm latency per route: {} requests after {} warm-up, median of {} runs; floor = the handler's own \
+            "\n2. Warm latency per route: {} requests after {} warm-up, median of {} runs; mode = how the handler sent \
+             its statements (unnamed, or prepared once per connection: --prepared); floor = the handler's own \
              statements (recorded on the wire) replayed directly with tokio-postgres, prepared, same parameters, \
              same connection, in the handler's own round trips; 1-flight floor = all of them sent at once; \
              RT/parsed/stmts = per request, round trips waited for, statements parsed, statements executed \
@@ -341,6 +345,7 @@ pub fn table(results: &Results) -> String {
                 Some(why) => vec![r.route.clone(), format!("skipped: {why}")],
                 None => vec![
                     r.route.clone(),
+                    r.statement_mode.clone(),
                     num(r.handler_p50_ms, 3),
                     num(r.handler_p99_ms, 3),
                     num(r.floor_p50_ms, 3),
@@ -362,6 +367,7 @@ pub fn table(results: &Results) -> String {
             &mut out,
             &[
                 "route",
+                "mode",
                 "handler p50 ms",
                 "p99 ms",
                 "floor p50 ms",

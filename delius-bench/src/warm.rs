@@ -45,6 +45,9 @@ pub const RESETTLEMENT_USER: &str = "ResettlementPassportAndDelius";
 pub struct WarmRow {
     pub route: String,
     pub function: String,
+    /// How the handler sent its statements: `unnamed` (the default) or
+    /// `prepared` (`--prepared`).
+    pub statement_mode: String,
     /// Why the route was not measured.
     pub skipped: Option<String>,
     pub requests: usize,
@@ -97,6 +100,7 @@ pub async fn run(options: &Options) -> Vec<WarmRow> {
     let chosen = |route: &Route| options.route.as_ref().is_none_or(|part| route.route_key().contains(part.as_str()));
     for route in ROUTES.iter().filter(|r| chosen(r)) {
         let mut row = WarmRow::new(route);
+        row.statement_mode = statement_mode(options).into();
         match (handler(route.function), sample_event(route)) {
             (None, _) => row.skipped = Some("no handle in the function crate yet".into()),
             (_, None) => row.skipped = Some(format!("no events/apigw/{}.json", route.function)),
@@ -108,6 +112,11 @@ pub async fn run(options: &Options) -> Vec<WarmRow> {
         rows.push(row);
     }
     rows
+}
+
+/// The label of the run's statement mode.
+pub fn statement_mode(options: &Options) -> &'static str {
+    if options.prepared_statements { "prepared" } else { "unnamed" }
 }
 
 /// `events/apigw/<function>.json`.
@@ -144,7 +153,9 @@ fn request(event: &Value) -> Result<Request, String> {
     lambda_http::request::from_str(&event.to_string()).map_err(|e| format!("not an API Gateway event: {e}"))
 }
 
-fn config(url: &str) -> DatabaseConfig {
+/// The handlers' database, in the statement mode of the run (`--prepared`
+/// sets what `DB_PREPARED_STATEMENTS=true` sets in a function).
+fn config(url: &str, options: &Options) -> DatabaseConfig {
     DatabaseConfig {
         credentials: CredentialSource::Url(url.to_string()),
         pool_size: 1,
@@ -153,6 +164,7 @@ fn config(url: &str) -> DatabaseConfig {
         tls: Default::default(),
         timeouts: Default::default(),
         host_override: None,
+        prepared_statements: options.prepared_statements,
     }
 }
 
@@ -175,7 +187,7 @@ async fn measure(options: &Options, route: &Route, handler: Handler, event: &Val
     let count = options.warm_requests;
     let total = warmup + count;
     // 1. The recording: the handler through the proxy, on a fresh copy.
-    let records = match record(route, handler, event, total, &mut row.errors).await {
+    let records = match record(options, route, handler, event, total, &mut row.errors).await {
         Ok(records) => records,
         Err(e) => {
             row.errors.push(format!("recording: {e}"));
@@ -200,7 +212,7 @@ async fn measure(options: &Options, route: &Route, handler: Handler, event: &Val
     let mut one_flight_p50 = Vec::new();
     for run in 0..options.warm_runs {
         let test_db = TestDb::new().await;
-        let db = match Database::new(config(&test_db.url)) {
+        let db = match Database::new(config(&test_db.url, options)) {
             Ok(db) => db,
             Err(e) => {
                 row.errors.push(format!("pool: {e}"));
@@ -261,7 +273,7 @@ async fn with_delays(
 ) -> Result<(), String> {
     let test_db = TestDb::new().await;
     let proxy = Recorder::start(crate::pgwire::server_addr(&test_db.url).await?).await.map_err(|e| e.to_string())?;
-    let db = Database::new(config(&proxy.url_for(&test_db.url)?)).map_err(|e| e.to_string())?;
+    let db = Database::new(config(&proxy.url_for(&test_db.url)?, options)).map_err(|e| e.to_string())?;
     let total = options.warmup + options.warm_requests;
     for (d, added_ms) in ADDED_DELAYS_MS.into_iter().enumerate() {
         proxy.set_delay(std::time::Duration::from_secs_f64(added_ms / 1000.0));
@@ -286,6 +298,7 @@ async fn with_delays(
 }
 
 async fn record(
+    options: &Options,
     route: &Route,
     handler: Handler,
     event: &Value,
@@ -294,7 +307,7 @@ async fn record(
 ) -> Result<Vec<Record>, String> {
     let test_db = TestDb::new().await;
     let recorder = Recorder::start(crate::pgwire::server_addr(&test_db.url).await?).await.map_err(|e| e.to_string())?;
-    let db = Database::new(config(&recorder.url_for(&test_db.url)?)).map_err(|e| e.to_string())?;
+    let db = Database::new(config(&recorder.url_for(&test_db.url)?, options)).map_err(|e| e.to_string())?;
     let mut records = Vec::with_capacity(total);
     for i in 0..total {
         let (_, status) = call(handler, &db, &request_event(route, event, i)).await?;

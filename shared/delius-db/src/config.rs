@@ -51,6 +51,11 @@ pub struct DatabaseConfig {
     /// `DB_HOST`: connect here instead of the secret's `host` (an RDS Proxy
     /// endpoint in front of the instance the secret describes).
     pub host_override: Option<String>,
+    /// `DB_PREPARED_STATEMENTS`: prepare each statement once per connection
+    /// instead of sending it unnamed every time (see [`crate::statement`]).
+    /// Only straight to PostgreSQL, or through a pooler that tracks prepared
+    /// statements; off by default.
+    pub prepared_statements: bool,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,8 +90,8 @@ impl Default for Timeouts {
 }
 
 impl DatabaseConfig {
-    /// Reads `DATABASE_URL` or `DB_SECRET_ARN`, `DB_POOL_SIZE`, `DB_CONNECT_TIMEOUT_MS`
-    /// and `DELIUS_USERNAME`, falling back to `default_pool_size` and
+    /// Reads `DATABASE_URL` or `DB_SECRET_ARN`, `DB_POOL_SIZE`, `DB_CONNECT_TIMEOUT_MS`,
+    /// `DELIUS_USERNAME` and the other `DB_` variables, falling back to `default_pool_size` and
     /// `default_username` where unset.
     pub fn from_env(default_pool_size: usize, default_username: &str) -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok(), default_pool_size, default_username)
@@ -135,7 +140,26 @@ impl DatabaseConfig {
         let delius_username = non_empty("DELIUS_USERNAME").unwrap_or_else(|| default_username.to_string());
         let tls = tls_config(&credentials, non_empty("DB_SSLMODE"), non_empty("DB_CA_BUNDLE"))?;
         let host_override = non_empty("DB_HOST").map(|h| h.trim().to_string());
-        Ok(DatabaseConfig { credentials, pool_size, connect_timeout, delius_username, tls, timeouts, host_override })
+        let prepared_statements = match non_empty("DB_PREPARED_STATEMENTS").as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "DB_PREPARED_STATEMENTS",
+                    reason: format!("expected true or false, got {other:?}"),
+                });
+            }
+        };
+        Ok(DatabaseConfig {
+            credentials,
+            pool_size,
+            connect_timeout,
+            delius_username,
+            tls,
+            timeouts,
+            host_override,
+            prepared_statements,
+        })
     }
 }
 
@@ -192,6 +216,32 @@ mod tests {
         assert_eq!(c.delius_username, "HMPPSAllocations");
         assert_eq!(c.tls, TlsConfig::default());
         assert_eq!(c.timeouts, Timeouts::default());
+        assert!(!c.prepared_statements, "statements are unnamed unless asked for");
+    }
+
+    #[test]
+    fn prepared_statements_are_true_or_false() {
+        let read = |value: &str| {
+            DatabaseConfig::from_lookup(
+                lookup(&[("DATABASE_URL", "postgres://h/db"), ("DB_PREPARED_STATEMENTS", value)]),
+                1,
+                "x",
+            )
+        };
+        assert!(read("true").unwrap().prepared_statements);
+        assert!(!read("false").unwrap().prepared_statements);
+        assert!(!read("").unwrap().prepared_statements, "empty is unset");
+        for bad in ["TRUE", "yes", "1", "on"] {
+            let err = read(bad).unwrap_err();
+            assert_eq!(
+                err,
+                ConfigError::Invalid {
+                    var: "DB_PREPARED_STATEMENTS",
+                    reason: format!("expected true or false, got {bad:?}")
+                }
+            );
+            assert!(err.to_string().starts_with("DB_PREPARED_STATEMENTS is invalid"), "{err}");
+        }
     }
 
     #[test]

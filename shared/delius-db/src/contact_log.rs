@@ -8,11 +8,11 @@
 //! what is read.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::DbError;
+use crate::statement::Connection;
 pub use crate::transaction::Transaction;
 
 // Advisory lock namespaces (high 16 bits of the key), so that the locks of
@@ -87,49 +87,57 @@ pub struct ContactOutcome {
 /// `offset`, with the total. One round trip: the total comes from a count of
 /// the same rows, so it is right even for a page past the end.
 pub async fn appointments(
-    client: &ClientWrapper,
+    client: &Connection,
     crn: &str,
     from: NaiveDate,
     to: NaiveDate,
     limit: i64,
     offset: i64,
 ) -> Result<AppointmentPage, DbError> {
-    // The unnamed statement: nothing is left on the server connection, so a
-    // transaction-mode pooler may run the next statement on another one.
+    // Written to plan cheaply (a third of the planning time of the same
+    // statement as joins): the person (the CRN is unique) and the attendance
+    // contact types are subqueries PostgreSQL runs once, and the page's
+    // reference rows are looked up by primary key in per-column subqueries,
+    // so only the office location is left to join. A contact's staff member
+    // is required (its foreign key makes `staff_id IS NOT NULL` the join to
+    // `staff` it replaces).
     const APPOINTMENTS: &str = "WITH matched AS ( \
-               SELECT c.contact_id, c.contact_date, c.contact_start_time \
+               SELECT c.contact_id, c.contact_type_id, c.contact_date, c.contact_start_time, c.contact_end_time, \
+                      c.description, c.staff_id, c.office_location_id, c.contact_outcome_type_id \
                FROM contact c \
-               JOIN offender o ON o.offender_id = c.offender_id AND o.soft_deleted = 0 \
-               JOIN r_contact_type ct ON ct.contact_type_id = c.contact_type_id AND ct.attendance_contact = 'Y' \
-               JOIN staff s ON s.staff_id = c.staff_id \
-               WHERE o.crn = $1 AND c.contact_date BETWEEN $2 AND $3 AND c.soft_deleted = 0 \
+               WHERE c.offender_id = (SELECT offender_id FROM offender WHERE crn = $1 AND soft_deleted = 0) \
+                 AND c.contact_type_id = ANY (ARRAY( \
+                   SELECT contact_type_id FROM r_contact_type WHERE attendance_contact = 'Y')) \
+                 AND c.staff_id IS NOT NULL AND c.contact_date BETWEEN $2 AND $3 AND c.soft_deleted = 0 \
              ) \
              SELECT total.n, page.* \
              FROM (SELECT count(*) AS n FROM matched) total \
              LEFT JOIN LATERAL ( \
-               SELECT c.contact_id, ct.code AS type_code, ct.description AS type_description, \
-                      c.contact_date, c.contact_start_time, c.contact_end_time, c.description, \
-                      s.staff_id, rtrim(s.officer_code) AS officer_code, s.forename, s.surname, \
-                      u.distinguished_name, \
+               SELECT m.contact_id, \
+                      (SELECT code FROM r_contact_type WHERE contact_type_id = m.contact_type_id) AS type_code, \
+                      (SELECT description FROM r_contact_type WHERE contact_type_id = m.contact_type_id) \
+                        AS type_description, \
+                      m.contact_date, m.contact_start_time, m.contact_end_time, m.description, m.staff_id, \
+                      (SELECT rtrim(officer_code) FROM staff WHERE staff_id = m.staff_id) AS officer_code, \
+                      (SELECT forename FROM staff WHERE staff_id = m.staff_id) AS forename, \
+                      (SELECT surname FROM staff WHERE staff_id = m.staff_id) AS surname, \
+                      (SELECT distinguished_name FROM user_ WHERE user_.staff_id = m.staff_id \
+                       ORDER BY user_id LIMIT 1) AS distinguished_name, \
                       rtrim(l.code) AS location_code, l.description AS location_description, l.building_name, \
                       l.building_number, l.street_name, l.district, l.town_city, l.county, l.postcode, \
                       l.telephone_number, \
-                      ot.code AS outcome_code, ot.description AS outcome_description \
+                      (SELECT code FROM r_contact_outcome_type \
+                       WHERE contact_outcome_type_id = m.contact_outcome_type_id) AS outcome_code, \
+                      (SELECT description FROM r_contact_outcome_type \
+                       WHERE contact_outcome_type_id = m.contact_outcome_type_id) AS outcome_description \
                FROM matched m \
-               JOIN contact c ON c.contact_id = m.contact_id \
-               JOIN r_contact_type ct ON ct.contact_type_id = c.contact_type_id \
-               JOIN staff s ON s.staff_id = c.staff_id \
-               LEFT JOIN LATERAL ( \
-                 SELECT distinguished_name FROM user_ WHERE user_.staff_id = s.staff_id ORDER BY user_id LIMIT 1 \
-               ) u ON true \
-               LEFT JOIN office_location l ON l.office_location_id = c.office_location_id \
-               LEFT JOIN r_contact_outcome_type ot ON ot.contact_outcome_type_id = c.contact_outcome_type_id \
+               LEFT JOIN office_location l ON l.office_location_id = m.office_location_id \
                ORDER BY m.contact_date DESC, m.contact_start_time DESC NULLS FIRST, m.contact_id DESC \
                LIMIT $4 OFFSET $5 \
              ) page ON true \
              ORDER BY page.contact_date DESC, page.contact_start_time DESC NULLS FIRST, page.contact_id DESC";
     let rows = client
-        .query_typed(
+        .query_statement(
             APPOINTMENTS,
             &[
                 (&crn, Type::BPCHAR),

@@ -3,9 +3,11 @@
 //!
 //! Behind a transaction-mode pooler (PgBouncer, RDS Proxy) consecutive
 //! transactions of one connection may run on different server connections, so
-//! nothing here leaves state behind a transaction: every statement is typed
-//! and unnamed (`query_typed`), nothing is prepared, and the timeouts are
-//! `SET LOCAL` (see [`crate::transaction`]).
+//! by default nothing here leaves state behind a transaction: every statement
+//! is typed and unnamed, nothing is prepared, and the timeouts are `SET LOCAL`
+//! (see [`crate::transaction`]). Connected straight to PostgreSQL, a
+//! deployment may have statements prepared once per connection instead
+//! (`DB_PREPARED_STATEMENTS`, see [`crate::statement`]).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -20,9 +22,11 @@ use tokio_postgres::types::Type;
 use crate::config::{CredentialSource, DatabaseConfig, Timeouts};
 use crate::error::DbError;
 use crate::secrets;
+use crate::statement::Connection;
 use crate::tls::{self, RustlsConnect, TlsConfig};
 
-/// A pooled connection: derefs to [`tokio_postgres::Client`].
+/// A pooled connection: derefs to [`Connection`] (which sends statements in
+/// the deployment's mode) and through it to [`tokio_postgres::Client`].
 pub type Client = managed::Object<DeliusManager>;
 
 /// Opens connections on demand, resolving the credentials (and fetching the
@@ -32,6 +36,8 @@ pub struct DeliusManager {
     host_override: Option<String>,
     tls: TlsConfig,
     connect_timeout: Duration,
+    /// `DB_PREPARED_STATEMENTS`: every connection opened prepares its statements.
+    prepared_statements: bool,
     resolved: OnceCell<(tokio_postgres::Config, Option<RustlsConnect>)>,
     /// When work was last abandoned at its deadline (see [`Database::within_deadline`]).
     abandoned: Arc<Mutex<Option<Instant>>>,
@@ -79,10 +85,10 @@ impl DeliusManager {
 }
 
 impl managed::Manager for DeliusManager {
-    type Type = ClientWrapper;
+    type Type = Connection;
     type Error = DbError;
 
-    async fn create(&self) -> Result<ClientWrapper, DbError> {
+    async fn create(&self) -> Result<Connection, DbError> {
         let timeout = self.connect_timeout;
         // Boxed: the connect (credentials, TLS handshake) is a future of many
         // kilobytes, and without the box every `Database::client()` future,
@@ -107,10 +113,10 @@ impl managed::Manager for DeliusManager {
         });
         let (client, driver) =
             tokio::time::timeout(timeout, connect).await.map_err(|_| DbError::ConnectTimeout(timeout))??;
-        Ok(ClientWrapper::new(client, driver))
+        Ok(Connection::new(ClientWrapper::new(client, driver), self.prepared_statements))
     }
 
-    async fn recycle(&self, client: &mut ClientWrapper, metrics: &Metrics) -> RecycleResult<DbError> {
+    async fn recycle(&self, client: &mut Connection, metrics: &Metrics) -> RecycleResult<DbError> {
         if client.is_closed() {
             return Err(RecycleError::message("connection closed"));
         }
@@ -167,6 +173,7 @@ impl Database {
             host_override: config.host_override,
             tls: config.tls,
             connect_timeout: config.connect_timeout,
+            prepared_statements: config.prepared_statements,
             resolved: OnceCell::new(),
             abandoned: abandoned.clone(),
         };
@@ -229,11 +236,11 @@ impl Database {
     }
 
     /// `user_.user_id` of the service's own Delius user, looked up once per container.
-    pub async fn service_user_id(&self, client: &tokio_postgres::Client) -> Result<i64, DbError> {
+    pub async fn service_user_id(&self, client: &Connection) -> Result<i64, DbError> {
         self.service_user_id
             .get_or_try_init(|| async {
                 let rows = client
-                    .query_typed(
+                    .query_statement(
                         "SELECT user_id FROM user_ WHERE distinguished_name = $1",
                         &[(&self.delius_username, Type::VARCHAR)],
                     )
@@ -277,6 +284,7 @@ mod tests {
             tls: Default::default(),
             timeouts: Default::default(),
             host_override: None,
+            prepared_statements: false,
         };
         let db = Database::new(config).unwrap();
         let future = db.client();

@@ -65,6 +65,7 @@ pub fn config_with(credentials: CredentialSource, connect_timeout: Duration) -> 
         tls: Default::default(),
         timeouts: Default::default(),
         host_override: None,
+        prepared_statements: false,
     }
 }
 
@@ -126,9 +127,14 @@ impl TestDb {
         Database::new(self.config(username, pool_size)).expect("pool")
     }
 
+    /// `DB_PREPARED_STATEMENTS=true` in the tests' environment has every
+    /// such pool prepare its statements, so that a crate's tests can be run
+    /// in that mode too.
     pub fn config(&self, username: &str, pool_size: usize) -> DatabaseConfig {
         // The URL's own sslmode/sslrootcert apply, as they would in a function.
-        DatabaseConfig::for_url(&self.url, pool_size, username).expect("a valid test database URL")
+        let mut config = DatabaseConfig::for_url(&self.url, pool_size, username).expect("a valid test database URL");
+        config.prepared_statements = std::env::var("DB_PREPARED_STATEMENTS").is_ok_and(|v| v == "true");
+        config
     }
 }
 
