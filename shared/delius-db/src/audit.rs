@@ -204,13 +204,16 @@ impl AuditTrail {
         writes: impl Future<Output = Result<T, E>>,
     ) -> Result<Finish<T>, E> {
         let params = self.parameters.to_column();
-        let work = async {
+        // Boxed: the writes of an allocation are a large future, and the
+        // callers' futures (a test thread's stack in a debug build) need not
+        // carry it twice over.
+        let work = Box::pin(async move {
             let p_row = insert_row(&**tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &params);
             let (written, recorded) = tokio::join!(biased; writes, p_row);
             let value = written?;
             recorded.map_err(|e| E::from(self.success_not_recorded(e)))?;
             Ok(Finish::Commit(value, Committed(())))
-        };
+        });
         tx.commit_with(work).await
     }
 
