@@ -629,7 +629,7 @@ async fn a_write_failing_with_commit_leaves_nothing_but_the_failure_row() {
         .await
         .unwrap();
     let before = counts(&client).await;
-    let refused = json!({"type": "Health", "start": local(day(12), "10:00"), "duration": "PT1H", "notes": "refused",
+    let refused = json!({"type": "Health", "start": local(day(212), "02:10"), "duration": "PT1H", "notes": "refused",
                          "uuid": "0b7a8e52-3c1d-4f6e-9a2b-8c7d6e5f4a3b"})
     .to_string();
     let response = appointment_create::handle(&db, post("X123123", &refused)).await;
@@ -666,7 +666,7 @@ async fn the_contact_never_commits_without_its_success_row() {
         .await
         .unwrap();
     let before = counts(&client).await;
-    let request = json!({"type": "Finance", "start": local(day(13), "10:00"), "duration": "PT1H",
+    let request = json!({"type": "Finance", "start": local(day(213), "02:10"), "duration": "PT1H",
                          "uuid": "1c8b9f63-4d2e-4a7f-8b3c-9d8e7f6a5b4c"})
     .to_string();
     let response = appointment_create::handle(&db, post("X123123", &request)).await;
@@ -701,7 +701,7 @@ async fn a_urn_taken_outside_the_lock_is_a_503_and_writes_nothing() {
         .await
         .unwrap();
     let before = counts(&client).await;
-    let request = json!({"type": "Benefits", "start": local(day(14), "10:00"), "duration": "PT1H", "notes": "twin",
+    let request = json!({"type": "Benefits", "start": local(day(214), "02:10"), "duration": "PT1H", "notes": "twin",
                          "uuid": "2d9c0a74-5e3f-4b8a-9c4d-0e9f8a7b6c5d"})
     .to_string();
     let response = appointment_create::handle(&db, post("X123123", &request)).await;
