@@ -208,10 +208,14 @@ impl AuditTrail {
         // callers' futures (a test thread's stack in a debug build) need not
         // carry it twice over.
         let work = Box::pin(async move {
-            let p_row = insert_row(&**tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &params);
-            let (written, recorded) = tokio::join!(biased; writes, p_row);
-            let value = written?;
-            recorded.map_err(|e| E::from(self.success_not_recorded(e)))?;
+            let p_row = async {
+                insert_row(&**tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &params)
+                    .await
+                    .map_err(|e| E::from(self.success_not_recorded(e)))
+            };
+            // `try_join!`: writes that fail before they sent anything end the
+            // work at once, so neither the P row nor COMMIT goes out.
+            let (value, ()) = tokio::try_join!(biased; writes, p_row)?;
             Ok(Finish::Commit(value, Committed(())))
         });
         tx.commit_with(work).await

@@ -23,8 +23,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::DbError;
-use crate::transaction::nothing_written;
 pub use crate::transaction::Transaction;
+use crate::transaction::nothing_written;
 
 /// The allocated element, which decides the manager table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
