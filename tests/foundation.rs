@@ -413,8 +413,11 @@ async fn every_transaction_bounds_its_waits_and_leaves_no_setting_behind() {
     tx.rollback().await;
     other.batch_execute("ROLLBACK").await.unwrap();
 
-    // The connection is fine for the next transaction.
-    let mut tx = open().await;
-    assert_eq!(tx.query_one("SELECT 1", &[]).await.unwrap().get::<_, i32>(0), 1);
-    tx.commit().await.unwrap();
+    // The connection is fine for the next transaction, which ends with its
+    // last statement and COMMIT in one flight.
+    let tx = open().await;
+    let one = tx.commit_with(async { Ok::<i32, DbError>(tx.query_one("SELECT 1", &[]).await?.get(0)) }).await;
+    assert_eq!(one.unwrap(), 1);
+    assert!(tx.has_ended());
+    tx.finish();
 }

@@ -31,11 +31,13 @@ pub const ALLOCATION_TARGET_MS: f64 = 4.0;
 /// came back) as a round trip of its own, which a loaded machine does often
 /// enough; a round trip added by the code shows in every request.
 pub const GET_ROUND_TRIPS: f64 = 1.0;
-pub const WRITE_ROUND_TRIPS: f64 = 3.0;
-/// Per allocation message, as for the writes: `BEGIN` (with its `SET LOCAL`
-/// bounds) with the parent's lock and every lookup, the writes with the
-/// success audit row, `COMMIT`.
-pub const ALLOCATION_ROUND_TRIPS: f64 = 3.0;
+/// A write: `BEGIN` (with its `SET LOCAL` bounds) with the person's lock and
+/// every lookup, then the contact with its alert, the success audit row and
+/// `COMMIT` in one flight.
+pub const WRITE_ROUND_TRIPS: f64 = 2.0;
+/// Per allocation message, as for the writes: `BEGIN` with the parent's lock
+/// and every lookup, then the writes, the success audit row and `COMMIT`.
+pub const ALLOCATION_ROUND_TRIPS: f64 = 2.0;
 
 /// An allocation batch's round trips per message, split flights (see above)
 /// spread over its ten messages rounded away: a round trip the code adds

@@ -187,9 +187,9 @@ pub enum Created {
 /// the `P` row commits with the contact; on failure the work is rolled back
 /// and an `F` row is written on its own; a replay writes nothing.
 ///
-/// Three round trips: the lookups with `BEGIN` (the person's lock, the
-/// replay, clash and contact-type checks), the contact with its alert and the
-/// `P` row, `COMMIT`.
+/// Two round trips: the lookups with `BEGIN` (the person's lock, the
+/// replay, clash and contact-type checks), then the contact with its alert,
+/// the `P` row and `COMMIT`.
 pub async fn create(db: &Database, crn: &str, appointment: &CreateAppointment) -> Result<Created, ApiError> {
     let started = london_now();
     let client = db.client().await?;
@@ -240,21 +240,20 @@ pub async fn create(db: &Database, crn: &str, appointment: &CreateAppointment) -
             user_id,
             now: london_now(),
         };
-        let (inserted, recorded) = tokio::try_join!(
-            biased;
-            contact_log::insert_contact_with_alert(tx, &contact, &manager),
-            trail.success(tx),
-        )?;
-        match inserted {
-            Some(id) => Ok(Finish::Commit(Created::New(AppointmentCreated { id, urn }), recorded)),
-            None => {
-                // Only a writer outside the lock can get here; its row is the answer.
-                let id = contact_log::contact_by_external_reference(tx, crn, &urn)
-                    .await?
-                    .ok_or_else(|| ApiError::Internal(format!("contact {urn} vanished")))?;
-                Ok(Finish::RollBack(Created::Replayed(AppointmentCreated { id, urn })))
-            }
-        }
+        let insert = async {
+            let id = contact_log::insert_contact_with_alert(tx, &contact, &manager).await.map_err(|e| {
+                if e.is_unique_violation() {
+                    // Only a writer outside the person's lock can get here: its
+                    // contact holds the URN now, so the request, tried again,
+                    // is answered as a replay.
+                    ApiError::Unavailable(format!("appointment {urn} was created concurrently; try again"))
+                } else {
+                    ApiError::from(e)
+                }
+            })?;
+            Ok(Created::New(AppointmentCreated { id, urn: urn.clone() }))
+        };
+        trail.commit(tx, insert).await
     })
     .await
 }

@@ -611,3 +611,102 @@ async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_wr
     let audits = audit_rows(&client).await;
     assert_eq!(audits.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), vec!["F"]);
 }
+
+/// The contact goes out with the `P` row and `COMMIT` in one flight. When
+/// its insert fails there (a trigger refuses it), the server rolls the whole
+/// transaction back: no contact, no alert, no `P` row; the `F` row is
+/// written; and the connection, back in the pool, serves the next request.
+#[tokio::test]
+async fn a_write_failing_with_commit_leaves_nothing_but_the_failure_row() {
+    let (test_db, db) = route_database().await;
+    let client = test_db.client().await;
+    client
+        .batch_execute(
+            "CREATE FUNCTION refuse_contact() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.notes = 'refused' THEN RAISE EXCEPTION 'contact refused'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_contact BEFORE INSERT ON contact FOR EACH ROW EXECUTE FUNCTION refuse_contact()",
+        )
+        .await
+        .unwrap();
+    let before = counts(&client).await;
+    let refused = json!({"type": "Health", "start": local(day(212), "02:10"), "duration": "PT1H", "notes": "refused",
+                         "uuid": "0b7a8e52-3c1d-4f6e-9a2b-8c7d6e5f4a3b"})
+    .to_string();
+    let response = appointment_create::handle(&db, post("X123123", &refused)).await;
+    assert_eq!(response.status(), 500);
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts), (before.contacts, before.alerts));
+    assert_eq!(audit_rows(&client).await.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), ["F"]);
+
+    // The same appointment, accepted now: not a replay (nothing of the first
+    // attempt committed), and written on the pool's connection.
+    let accepted = refused.replace("\"refused\"", "\"accepted\"");
+    let response = appointment_create::handle(&db, post("X123123", &accepted)).await;
+    assert_eq!(response.status(), 201, "{:?}", body(&response));
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts), (before.contacts + 1, before.alerts + 1));
+    assert_eq!(audit_rows(&client).await.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), ["F", "P"]);
+}
+
+/// The `P` row is the last statement before `COMMIT`: when it fails, the
+/// contact and alert sent ahead of it in the same flight are rolled back
+/// with it. The work never commits without its success row, nor the row
+/// without the work.
+#[tokio::test]
+async fn the_contact_never_commits_without_its_success_row() {
+    let (test_db, db) = route_database().await;
+    let client = test_db.client().await;
+    client
+        .batch_execute(
+            "CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.outcome = 'P' THEN RAISE EXCEPTION 'no success rows today'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_success BEFORE INSERT ON audited_interaction \
+             FOR EACH ROW EXECUTE FUNCTION refuse_success()",
+        )
+        .await
+        .unwrap();
+    let before = counts(&client).await;
+    let request = json!({"type": "Finance", "start": local(day(213), "02:10"), "duration": "PT1H",
+                         "uuid": "1c8b9f63-4d2e-4a7f-8b3c-9d8e7f6a5b4c"})
+    .to_string();
+    let response = appointment_create::handle(&db, post("X123123", &request)).await;
+    assert_eq!(response.status(), 500);
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits + 1));
+    assert_eq!(audit_rows(&client).await.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), ["F"]);
+
+    client.batch_execute("DROP TRIGGER refuse_success ON audited_interaction").await.unwrap();
+    let response = appointment_create::handle(&db, post("X123123", &request)).await;
+    assert_eq!(response.status(), 201, "not a replay: the first contact was rolled back");
+}
+
+/// A contact holding the URN that the person's lock did not keep out (a
+/// writer outside this function; here a trigger inserts it just ahead of
+/// ours, in the commit flight) is a unique violation: nothing is kept, the
+/// `F` row is written, and the answer is a 503, since the request tried
+/// again is answered from the replay check.
+#[tokio::test]
+async fn a_urn_taken_outside_the_lock_is_a_503_and_writes_nothing() {
+    let (test_db, db) = route_database().await;
+    let client = test_db.client().await;
+    client
+        .batch_execute(
+            "CREATE FUNCTION twin_contact() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF pg_trigger_depth() = 1 AND NEW.notes = 'twin' THEN \
+                 INSERT INTO contact SELECT (NEW).* ; \
+                 NEW.contact_id := nextval('contact_id_seq'); \
+               END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER twin_contact BEFORE INSERT ON contact FOR EACH ROW EXECUTE FUNCTION twin_contact()",
+        )
+        .await
+        .unwrap();
+    let before = counts(&client).await;
+    let request = json!({"type": "Benefits", "start": local(day(214), "02:10"), "duration": "PT1H", "notes": "twin",
+                         "uuid": "2d9c0a74-5e3f-4b8a-9c4d-0e9f8a7b6c5d"})
+    .to_string();
+    let response = appointment_create::handle(&db, post("X123123", &request)).await;
+    assert_eq!(response.status(), 503, "{:?}", body(&response));
+    let after = counts(&client).await;
+    assert_eq!((after.contacts, after.alerts), (before.contacts, before.alerts));
+    assert_eq!(audit_rows(&client).await.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), ["F"]);
+}

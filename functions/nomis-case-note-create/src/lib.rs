@@ -18,7 +18,7 @@ use delius_api::validate::CRN_LENGTH;
 use delius_api::validate::{CONTACT_DESCRIPTION_LENGTH, STAFF_NAME_LENGTH, UNSTORED_TEXT_LENGTH, check_length};
 use delius_api::{ApiError, FieldError};
 use delius_db::Database;
-use delius_db::audit::{self, AuditTrail, Finish};
+use delius_db::audit::{self, AuditTrail};
 use delius_db::contact_log::{self, NewContact, NewStaff, ProbationArea, Transaction};
 use delius_db::time::{london_now, to_london};
 use lambda_http::http::StatusCode;
@@ -157,9 +157,9 @@ fn is_blank(text: &str) -> bool {
 /// `P` row commits with the contact; on failure the work (a new author
 /// included) is rolled back and an `F` row is written on its own.
 ///
-/// Three round trips when the author is known: every lookup with `BEGIN`,
-/// the contact with its alert and the `P` row, `COMMIT`. A new author costs
-/// a few more, once.
+/// Two round trips when the author is known: every lookup with `BEGIN`,
+/// then the contact with its alert, the `P` row and `COMMIT`. A new author
+/// costs a few more, once.
 pub async fn create(db: &Database, crn: &str, case_note: &CaseNote) -> Result<(), ApiError> {
     let started = london_now();
     let client = db.client().await?;
@@ -211,13 +211,11 @@ pub async fn create(db: &Database, crn: &str, case_note: &CaseNote) -> Result<()
             user_id,
             now,
         };
-        let (inserted, recorded) = tokio::try_join!(
-            biased;
-            contact_log::insert_contact_with_alert(tx, &contact, &manager),
-            trail.success(tx),
-        )?;
-        inserted.ok_or_else(|| ApiError::Internal("case-note contact was not inserted".into()))?;
-        Ok(Finish::Commit((), recorded))
+        let insert = async {
+            contact_log::insert_contact_with_alert(tx, &contact, &manager).await?;
+            Ok(())
+        };
+        trail.commit(tx, insert).await
     })
     .await
 }

@@ -536,3 +536,38 @@ async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_wr
     assert_eq!(id(&client, "SELECT count(*) FROM contact_alert").await, alerts_before);
     assert_eq!(audit_outcomes(&client).await, vec!["F"]);
 }
+
+/// The contact, the `P` row and `COMMIT` go out in one flight. When the `P`
+/// row fails there, everything of the work is rolled back with it (the
+/// contact, its alert and a new author created earlier in the transaction)
+/// and only the `F` row is written.
+#[tokio::test]
+async fn nothing_commits_without_the_success_row() {
+    let (test_db, db) = route_database().await;
+    let client = test_db.client().await;
+    client
+        .batch_execute(
+            "CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.outcome = 'P' THEN RAISE EXCEPTION 'no success rows today'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_success BEFORE INSERT ON audited_interaction \
+             FOR EACH ROW EXECUTE FUNCTION refuse_success()",
+        )
+        .await
+        .unwrap();
+    let (last_contact, staff_before) =
+        (max_id(&client, "contact", "contact_id").await, max_id(&client, "staff", "staff_id").await);
+    let alerts_before = id(&client, "SELECT count(*) FROM contact_alert").await;
+
+    let body = case_note("PRE_RELEASE_REPORT", "2024-06-04T09:16:04+01:00", "LDN", "Brand", "New");
+    let response = nomis_case_note_create::handle(&db, post("X123123", &body)).await;
+    assert_eq!(response.status(), 500, "{:?}", response.body());
+    assert_eq!(new_contacts(&client, last_contact).await, Vec::<Value>::new());
+    assert_eq!(max_id(&client, "staff", "staff_id").await, staff_before, "no new author");
+    assert_eq!(id(&client, "SELECT count(*) FROM contact_alert").await, alerts_before);
+    assert_eq!(audit_outcomes(&client).await, ["F"]);
+
+    client.batch_execute("DROP TRIGGER refuse_success ON audited_interaction").await.unwrap();
+    assert_created(&nomis_case_note_create::handle(&db, post("X123123", &body)).await);
+    assert_eq!(new_contacts(&client, last_contact).await.len(), 1);
+    assert_eq!(audit_outcomes(&client).await, ["F", "P"]);
+}

@@ -1,11 +1,11 @@
 //! The Delius audit trail (`audited_interaction`).
 //!
 //! Every audited write follows one pattern, [`audited`]: the work runs in a
-//! transaction; on success the `P` row is written inside that transaction
-//! (sent in the same flight as the work's last write, see
-//! [`AuditTrail::success`]) and commits with it; on failure the work is
-//! rolled back and the `F` row is written on the bare connection, so it
-//! survives the rollback.
+//! transaction; on success the `P` row is written inside that transaction,
+//! in the same flight as the work's last writes and `COMMIT` (see
+//! [`AuditTrail::commit`]), and commits with it or not at all; on failure
+//! the work is rolled back and the `F` row is written on the bare
+//! connection, so it survives the rollback.
 //!
 //! `record` takes any `tokio_postgres::GenericClient`: pass `&**tx` for a
 //! transaction and `&**client` for a pooled connection.
@@ -13,12 +13,15 @@
 use std::fmt::Display;
 
 use chrono::NaiveDateTime;
+use std::future::Future;
+
 use tokio_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
 use crate::db::{Client, Database};
 use crate::error::DbError;
-use crate::transaction::Transaction;
+use crate::transaction::{Transaction, must_write, nothing_written};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -61,8 +64,55 @@ impl Parameters {
     }
 }
 
-/// Writes one audit row. The primary key is (date_time, interaction, user): if
-/// another row holds the same microsecond, the next free microsecond is used.
+/// Inserts one audit row at the first free microsecond from `$1` (the primary
+/// key is (date_time, interaction, user); twenty are tried, in order); fails
+/// with [`must_write!`]'s error when none is free or the business interaction
+/// is unknown. No `ON CONFLICT`: a concurrent transaction that took the same
+/// free microsecond and has not committed makes this wait and then fail with
+/// a unique violation (see [`AuditTrail::commit`]).
+const INSERT_AUDIT_ROW: &str = must_write!(
+    "INSERT INTO audited_interaction \
+       (date_time, business_interaction_id, user_id, outcome, interaction_parameters) \
+     SELECT slot.date_time, bi.business_interaction_id, $3, $4, $5 FROM business_interaction bi \
+     CROSS JOIN LATERAL ( \
+       SELECT $1 + n * interval '1 microsecond' AS date_time FROM generate_series(0, 19) n \
+       WHERE NOT EXISTS (SELECT 1 FROM audited_interaction a \
+                         WHERE a.date_time = $1 + n * interval '1 microsecond' \
+                           AND a.business_interaction_id = bi.business_interaction_id AND a.user_id = $3) \
+       ORDER BY n LIMIT 1 \
+     ) slot \
+     WHERE bi.business_interaction_code = $2 \
+     RETURNING 1"
+);
+
+/// Sends [`INSERT_AUDIT_ROW`]; one round trip (typed, on the unnamed
+/// statement: parse and execute in one message).
+async fn insert_row<C: GenericClient>(
+    client: &C,
+    business_interaction_code: &str,
+    user_id: i64,
+    at: NaiveDateTime,
+    outcome: Outcome,
+    params: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .query_typed(
+            INSERT_AUDIT_ROW,
+            &[
+                (&at, Type::TIMESTAMP),
+                (&business_interaction_code, Type::VARCHAR),
+                (&user_id, Type::INT8),
+                (&outcome.code(), Type::BPCHAR),
+                (&params, Type::VARCHAR),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Writes one audit row on its own (the `F` row after a rollback): at `at`,
+/// or if another row holds that microsecond the next free one. A concurrent
+/// writer of the same microsecond is waited for and the row tried again.
 pub async fn record<C: GenericClient>(
     client: &C,
     business_interaction_code: &str,
@@ -72,44 +122,34 @@ pub async fn record<C: GenericClient>(
     parameters: &Parameters,
 ) -> Result<(), DbError> {
     let params = parameters.to_column();
-    for attempt in 0..20 {
-        let date_time = at + chrono::Duration::microseconds(attempt);
-        // Typed, on the unnamed statement: parse and execute in one round
-        // trip (a plain `execute` would prepare first, then execute).
-        let written = client
-            .query_typed(
-                "INSERT INTO audited_interaction \
-                   (date_time, business_interaction_id, user_id, outcome, interaction_parameters) \
-                 SELECT $1, business_interaction_id, $3, $4, $5 FROM business_interaction \
-                 WHERE business_interaction_code = $2 \
-                 ON CONFLICT DO NOTHING \
-                 RETURNING 1",
-                &[
-                    (&date_time, Type::TIMESTAMP),
-                    (&business_interaction_code, Type::VARCHAR),
-                    (&user_id, Type::INT8),
-                    (&outcome.code(), Type::BPCHAR),
-                    (&params, Type::VARCHAR),
-                ],
-            )
-            .await?
-            .len();
-        if written == 1 {
-            return Ok(());
-        }
-        let known = client
-            .query_typed(
-                "SELECT 1 FROM business_interaction WHERE business_interaction_code = $1",
-                &[(&business_interaction_code, Type::VARCHAR)],
-            )
-            .await?;
-        if known.is_empty() {
-            return Err(DbError::NotFound(format!(
-                "BusinessInteraction with code of {business_interaction_code} not found"
-            )));
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match insert_row(client, business_interaction_code, user_id, at, outcome, &params).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) && attempts < 3 => continue,
+            Err(e) if nothing_written(&e) => return Err(nothing_recorded(client, business_interaction_code).await),
+            Err(e) => return Err(e.into()),
         }
     }
-    Err(DbError::NotFound(format!("no free audit time slot for {business_interaction_code}")))
+}
+
+/// Why no audit row could be written: the business interaction is unknown,
+/// or (as good as never) twenty microseconds in a row are taken.
+async fn nothing_recorded<C: GenericClient>(client: &C, business_interaction_code: &str) -> DbError {
+    let known = client
+        .query_typed(
+            "SELECT 1 FROM business_interaction WHERE business_interaction_code = $1",
+            &[(&business_interaction_code, Type::VARCHAR)],
+        )
+        .await;
+    match known {
+        Ok(rows) if rows.is_empty() => {
+            DbError::NotFound(format!("BusinessInteraction with code of {business_interaction_code} not found"))
+        }
+        Ok(_) => DbError::NotFound(format!("no free audit time slot for {business_interaction_code}")),
+        Err(e) => e.into(),
+    }
 }
 
 /// Who does what, for the audit rows of one piece of work.
@@ -124,16 +164,16 @@ pub struct AuditTrail {
     pub parameters: Parameters,
 }
 
-/// Proof that the `P` row is written in the transaction: only
-/// [`AuditTrail::success`] makes one, and [`Finish::Commit`] needs one.
+/// Proof that the work committed with its `P` row: only
+/// [`AuditTrail::commit`] makes one, and [`Finish::Commit`] needs one.
 #[derive(Debug)]
-pub struct SuccessRecorded(());
+pub struct Committed(());
 
 /// How audited work ends when it did not fail.
 #[derive(Debug)]
 pub enum Finish<T> {
-    /// Keep what was written, the `P` row with it.
-    Commit(T, SuccessRecorded),
+    /// What was written is kept, the `P` row with it ([`AuditTrail::commit`]).
+    Commit(T, Committed),
     /// Nothing to keep (for example a replayed request): roll back, no audit row.
     RollBack(T),
 }
@@ -143,34 +183,78 @@ impl AuditTrail {
         AuditTrail { business_interaction, user_id, at, parameters: Parameters::new() }
     }
 
-    /// Writes the `P` row in `tx`. Poll it together with the work's last
-    /// write (`tokio::try_join!`) and it costs no round trip of its own; in
-    /// the rare case its time slot is taken it tries the next ones.
-    pub async fn success(&self, tx: &Transaction) -> Result<SuccessRecorded, DbError> {
-        record(&**tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &self.parameters).await?;
-        Ok(SuccessRecorded(()))
+    /// Ends the work: its last `writes`, the `P` row and `COMMIT` go out in
+    /// one flight, in that order ([`Transaction::commit_with`], whose rule
+    /// `writes` follows: a join of statement futures that fails exactly when
+    /// one of its statements failed on the server, every check of what they
+    /// wrote in their SQL). The `P` row, sent after the writes, succeeds only
+    /// if every one of them did (a failed statement aborts the transaction
+    /// and fails the rest), so it commits with the work or not at all.
+    ///
+    /// The `P` row takes the first free microsecond in SQL. A concurrent
+    /// transaction that took the same one at the same moment (the same user
+    /// and interaction, started in the same microsecond) makes it fail with a
+    /// unique violation: reported as transient ([`DbError::is_transient`]),
+    /// so an allocation is tried again whole and an HTTP write answers 503;
+    /// the whole transaction is retried rather than a slot, because the
+    /// failed statement has aborted it.
+    pub async fn commit<T, E: From<DbError>>(
+        &self,
+        tx: &Transaction,
+        writes: impl Future<Output = Result<T, E>>,
+    ) -> Result<Finish<T>, E> {
+        let params = self.parameters.to_column();
+        // Boxed: the writes of an allocation are a large future, and the
+        // callers' futures (a test thread's stack in a debug build) need not
+        // carry it twice over.
+        let work = Box::pin(async move {
+            let p_row = async {
+                insert_row(&**tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &params)
+                    .await
+                    .map_err(|e| E::from(self.success_not_recorded(e)))
+            };
+            // `try_join!`: writes that fail before they sent anything end the
+            // work at once, so neither the P row nor COMMIT goes out.
+            let (value, ()) = tokio::try_join!(biased; writes, p_row)?;
+            Ok(Finish::Commit(value, Committed(())))
+        });
+        tx.commit_with(work).await
+    }
+
+    fn success_not_recorded(&self, e: tokio_postgres::Error) -> DbError {
+        let code = self.business_interaction;
+        if nothing_written(&e) {
+            DbError::NotFound(format!(
+                "no P audit row written: BusinessInteraction with code of {code} not found, or no free time slot"
+            ))
+        } else if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            DbError::Contended(format!("the P audit row's time slot for {code} was taken concurrently"))
+        } else {
+            e.into()
+        }
     }
 }
 
 /// Runs `work` in a transaction on `client` (its first statements go out
-/// with `BEGIN`): [`Finish::Commit`] commits, [`Finish::RollBack`] rolls
-/// back; an error rolls back and writes the `F` row after the rollback (in
-/// the same flight), a failure to write it is logged.
+/// with `BEGIN`): [`Finish::Commit`] has committed ([`AuditTrail::commit`]),
+/// [`Finish::RollBack`] rolls back; an error rolls back (unless the server
+/// has already) and writes the `F` row after the rollback (in the same
+/// flight), a failure to write it is logged.
 pub async fn audited<T, E, W>(db: &Database, client: Client, trail: &mut AuditTrail, work: W) -> Result<T, E>
 where
     W: AsyncFnOnce(&Transaction, &mut AuditTrail) -> Result<Finish<T>, E>,
     E: From<DbError> + Display,
 {
-    let mut tx = Transaction::new(client, db.begin_statement());
+    let tx = Transaction::new(client, db.begin_statement());
     let finished = {
         let (begun, done) = tokio::join!(biased; tx.begin(), work(&tx, trail));
         begun.map_err(E::from).and(done)
     };
     let failure = match finished {
-        Ok(Finish::Commit(value, SuccessRecorded(()))) => match tx.commit().await {
-            Ok(()) => return Ok(value),
-            Err(e) => E::from(e),
-        },
+        Ok(Finish::Commit(value, Committed(()))) => {
+            tx.finish();
+            return Ok(value);
+        }
         Ok(Finish::RollBack(value)) => {
             tx.rollback().await;
             return Ok(value);

@@ -196,7 +196,7 @@ fn appointment(row: &Row) -> AppointmentRow {
 // The writes are shaped for round trips, each about a millisecond between a
 // function and the database: every lookup a write needs goes out with
 // `BEGIN` (one flight), the contact and its alert are one statement sent
-// with the success audit row (the second), `COMMIT` is the third. Statements
+// with the success audit row and `COMMIT` (the second). Statements
 // are typed and unnamed (`query_typed`): parsed and run in one message, no
 // prepared statement outlives the transaction.
 
@@ -287,14 +287,16 @@ pub struct NewContact<'a> {
 
 /// Inserts the contact (alert active, no event, location or outcome) and its
 /// contact alert for the community manager `manager`, in one statement, and
-/// returns the contact's id; `None` (and no alert) when a live contact of the
-/// person already holds the same external reference (the unique index
-/// decides, so two concurrent inserts of one reference cannot both succeed).
+/// returns the contact's id. It writes both rows or fails: a live contact of
+/// the person that already holds the same external reference is a unique
+/// violation ([`DbError::is_unique_violation`]; the index decides, so two
+/// concurrent inserts of one reference cannot both succeed), which aborts
+/// the transaction, so this can be sent in the same flight as `COMMIT`.
 pub async fn insert_contact_with_alert(
     tx: &Transaction,
     contact: &NewContact<'_>,
     manager: &CommunityManager,
-) -> Result<Option<i64>, DbError> {
+) -> Result<i64, DbError> {
     let rows = tx
         .query_typed(
             "WITH new_contact AS ( \
@@ -305,8 +307,6 @@ pub async fn insert_contact_with_alert(
                                     created_by_user_id, last_updated_datetime, last_updated_user_id) \
                VALUES (nextval('contact_id_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 'Y', \
                        NULL, 0, 0, 0, $12, $13, $12, $13) \
-               ON CONFLICT (offender_id, external_reference) \
-                   WHERE external_reference IS NOT NULL AND soft_deleted = 0 DO NOTHING \
                RETURNING contact_id, contact_type_id, offender_id \
              ), new_alert AS ( \
                INSERT INTO contact_alert (contact_alert_id, contact_id, contact_type_id, offender_id, \
@@ -336,26 +336,8 @@ pub async fn insert_contact_with_alert(
             ],
         )
         .await?;
-    Ok(rows.first().map(|r| r.get("contact_id")))
-}
-
-/// The live contact of the live person with `crn` that holds
-/// `external_reference`.
-pub async fn contact_by_external_reference(
-    tx: &Transaction,
-    crn: &str,
-    external_reference: &str,
-) -> Result<Option<i64>, DbError> {
-    let rows = tx
-        .query_typed(
-            "SELECT c.contact_id FROM contact c \
-             JOIN offender o ON o.offender_id = c.offender_id AND o.crn = $1 AND o.soft_deleted = 0 \
-             WHERE c.external_reference = $2 AND c.soft_deleted = 0 \
-             ORDER BY c.contact_id DESC LIMIT 1",
-            &[(&crn, Type::BPCHAR), (&external_reference, Type::VARCHAR)],
-        )
-        .await?;
-    Ok(rows.first().map(|r| r.get("contact_id")))
+    // A plain INSERT ... VALUES: one row, or the statement failed.
+    rows.first().map(|r| r.get("contact_id")).ok_or_else(|| DbError::NotFound("the new contact returned no row".into()))
 }
 
 // ---------------------------------------------------------------------------

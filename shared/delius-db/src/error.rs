@@ -31,6 +31,14 @@ pub enum DbError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("{0}")]
     NotFound(String),
+    /// A write that had to change a row changed none (a row changed or went
+    /// meanwhile): its statement failed, so the transaction rolled back.
+    #[error("{0}")]
+    NothingWritten(String),
+    /// Another transaction took what this one needed at the same moment;
+    /// the whole transaction may well succeed if tried again.
+    #[error("{0}")]
+    Contended(String),
     #[error("migration failed: {0}")]
     Migration(String),
 }
@@ -64,7 +72,11 @@ impl DbError {
     /// reached their timeout, lost or unavailable connections, deadlines.
     pub fn is_transient(&self) -> bool {
         match self {
-            DbError::ConnectTimeout(_) | DbError::Connect { .. } | DbError::Pool(_) | DbError::Deadline(_) => true,
+            DbError::ConnectTimeout(_)
+            | DbError::Connect { .. }
+            | DbError::Pool(_)
+            | DbError::Deadline(_)
+            | DbError::Contended(_) => true,
             DbError::Postgres(e) => {
                 if e.is_closed() {
                     return true;

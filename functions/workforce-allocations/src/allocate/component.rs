@@ -7,7 +7,7 @@
 //! accredited-programme requirement gets an IAPS flag.
 
 use delius_db::allocations::{self, Allocation, ComponentRow, NewContact, Parent, Reads, Transaction};
-use delius_db::audit::{AuditTrail, Finish};
+use delius_db::audit::AuditTrail;
 
 use super::{Context, Handover, Outcome, Recorded, duplicate, manager_to_replace, validate};
 use crate::detail::{Common, Kind, LicenceConditionDetail, RequirementDetail};
@@ -124,18 +124,21 @@ async fn allocate(
     };
     let flag_iaps = kind == Kind::Requirement && component.is_accredited_programme();
 
-    let (ended, inserted, etrc, iaps, audited) = futures_util::join!(
-        q.end_manager(tx, &handover.old, ctx.stamp),
-        q.insert_manager(tx, &handover.new, ctx.stamp),
-        allocations::insert_contact(tx, &transfer, ctx.stamp),
-        async { if flag_iaps { q.flag_iaps(tx, id).await } else { Ok(false) } },
-        trail.success(tx),
-    );
-    super::updated_one(ended, &format!("the {}", names.manager))?;
-    inserted?;
-    etrc?;
-    iaps?;
-    Ok(Finish::Commit(Recorded::New, audited?))
+    // One flight with the P row and COMMIT.
+    let writes = async {
+        let (ended, inserted, etrc, iaps) = futures_util::join!(
+            q.end_manager(tx, &handover.old, ctx.stamp),
+            q.insert_manager(tx, &handover.new, ctx.stamp),
+            allocations::insert_contact(tx, &transfer, ctx.stamp),
+            async { if flag_iaps { q.flag_iaps(tx, id).await } else { Ok(false) } },
+        );
+        super::updated_one(ended, &format!("the {}", names.manager))?;
+        inserted?;
+        etrc?;
+        iaps?;
+        Ok(Recorded::New)
+    };
+    trail.commit(tx, writes).await
 }
 
 /// The component belongs to the message's person and event, and it and its

@@ -2,7 +2,7 @@
 //! the allocation-decision contact (SPOD03 or CADE), IAPS flag, CABI041.
 
 use delius_db::allocations::{self, Allocation, NewContact, Parent, Reads, Transaction};
-use delius_db::audit::{AuditTrail, Finish};
+use delius_db::audit::AuditTrail;
 
 use super::{Context, Handover, Outcome, Recorded, duplicate, manager_to_replace, validate};
 use crate::detail::{EventDetail, Kind};
@@ -75,18 +75,21 @@ pub(super) async fn allocate(
         ..transfer.clone()
     };
 
-    let (ended, inserted, etos, decided, iaps, audited) = futures_util::join!(
-        q.end_manager(tx, &handover.old, ctx.stamp),
-        q.insert_manager(tx, &handover.new, ctx.stamp),
-        allocations::insert_contact(tx, &transfer, ctx.stamp),
-        allocations::insert_contact(tx, &decision, ctx.stamp),
-        q.flag_iaps(tx, event.event_id),
-        trail.success(tx),
-    );
-    super::updated_one(ended, "the order manager")?;
-    inserted?;
-    etos?;
-    decided?;
-    iaps?;
-    Ok(Finish::Commit(Recorded::New, audited?))
+    // One flight with the P row and COMMIT.
+    let writes = async {
+        let (ended, inserted, etos, decided, iaps) = futures_util::join!(
+            q.end_manager(tx, &handover.old, ctx.stamp),
+            q.insert_manager(tx, &handover.new, ctx.stamp),
+            allocations::insert_contact(tx, &transfer, ctx.stamp),
+            allocations::insert_contact(tx, &decision, ctx.stamp),
+            q.flag_iaps(tx, event.event_id),
+        );
+        super::updated_one(ended, "the order manager")?;
+        inserted?;
+        etos?;
+        decided?;
+        iaps?;
+        Ok(Recorded::New)
+    };
+    trail.commit(tx, writes).await
 }

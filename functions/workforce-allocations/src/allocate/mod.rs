@@ -11,9 +11,13 @@
 //! Round trips, each about a millisecond between the function and the
 //! database: `BEGIN`, the parent's lock and every read go out in one flight
 //! (the reads take the parent's key, not its id, so they need no answer
-//! from the lock, and run after it is granted); the writes and the `P` row in
-//! the second; `COMMIT` in the third. A failure is one flight sooner: its
-//! `ROLLBACK` and `F` row go out together.
+//! from the lock, and run after it is granted); the writes, the `P` row and
+//! `COMMIT` in the second ([`AuditTrail::commit`]). Every check that
+//! depends on the writes (an optimistic lock lost, a contact type missing)
+//! is in their SQL: a write that fails aborts the transaction, `COMMIT` then
+//! rolls back, and the `F` row follows in a third flight. A failure found
+//! in the first flight's answers is a flight sooner: its `ROLLBACK` and `F`
+//! row go out together.
 
 mod component;
 mod event;
@@ -107,11 +111,11 @@ pub async fn record(
     .await
 }
 
-/// The allocation is the active manager already: nothing but the audit row.
+/// The allocation is the active manager already: nothing but the audit row
+/// (sent with `COMMIT`).
 async fn duplicate(tx: &Transaction, trail: &AuditTrail) -> Outcome {
     tracing::info!("Ignoring duplicate allocation request");
-    let success = trail.success(tx).await?;
-    Ok(Finish::Commit(Recorded::Duplicate, success))
+    trail.commit(tx, async { Ok(Recorded::Duplicate) }).await
 }
 
 /// The checks every kind makes of the active manager, in the original's
@@ -298,11 +302,13 @@ impl Handover {
     }
 }
 
-/// An update under the optimistic lock must have found its row.
-fn updated_one(count: Result<u64, DbError>, what: &str) -> Result<(), AllocationError> {
-    match count? {
-        1 => Ok(()),
-        _ => Err(AllocationError::OptimisticLock(format!("{what} was changed by another transaction"))),
+/// An update under the optimistic lock that found its row changed.
+fn updated_one(ended: Result<(), DbError>, what: &str) -> Result<(), AllocationError> {
+    match ended {
+        Err(DbError::NothingWritten(_)) => {
+            Err(AllocationError::OptimisticLock(format!("{what} was changed by another transaction")))
+        }
+        other => Ok(other?),
     }
 }
 

@@ -2,7 +2,7 @@
 //! responsible officer change, ROC and ETOM contacts, IAPS flag, CABI231.
 
 use delius_db::allocations::{self, Allocation, NewResponsibleOfficer, Parent, Reads, Transaction};
-use delius_db::audit::{AuditTrail, Finish};
+use delius_db::audit::AuditTrail;
 
 use super::{Context, Handover, Outcome, Recorded, duplicate, manager_to_replace, validate};
 use crate::detail::{Kind, PersonDetail};
@@ -88,32 +88,34 @@ pub(super) async fn allocate(
     let officer_change = handover.contact("ROC", offender_id, Some(&officer_notes), ctx.at);
     let transfer = handover.contact("ETOM", offender_id, Some(&handover.transfer_notes), ctx.at);
 
-    // One flight, in this order: the old manager and officer are ended
-    // before their successors go in (one open manager, one active officer per
-    // person).
-    let (ended, inserted, officer_ended, officer_inserted, roc, etom, iaps, audited) = futures_util::join!(
-        q.end_manager(tx, &handover.old, ctx.stamp),
-        q.insert_manager(tx, new_manager, ctx.stamp),
-        async {
-            match &officer {
-                Some(o) => allocations::end_responsible_officer(tx, o, ctx.at, ctx.stamp).await.map(Some),
-                None => Ok(None),
-            }
-        },
-        allocations::insert_responsible_officer(tx, &new_officer, ctx.stamp),
-        allocations::insert_contact(tx, &officer_change, ctx.stamp),
-        allocations::insert_contact(tx, &transfer, ctx.stamp),
-        q.flag_iaps(tx, offender_id),
-        trail.success(tx),
-    );
-    super::updated_one(ended, "the person manager")?;
-    inserted?;
-    if let Some(count) = officer_ended? {
-        super::updated_one(Ok(count), "the responsible officer")?;
-    }
-    officer_inserted?;
-    roc?;
-    etom?;
-    iaps?;
-    Ok(Finish::Commit(Recorded::New, audited?))
+    // One flight with the P row and COMMIT, in this order: the old manager
+    // and officer are ended before their successors go in (one open
+    // manager, one active officer per person).
+    let writes = async {
+        let (ended, inserted, officer_ended, officer_inserted, roc, etom, iaps) = futures_util::join!(
+            q.end_manager(tx, &handover.old, ctx.stamp),
+            q.insert_manager(tx, new_manager, ctx.stamp),
+            async {
+                match &officer {
+                    Some(o) => allocations::end_responsible_officer(tx, o, ctx.at, ctx.stamp).await,
+                    None => Ok(()),
+                }
+            },
+            allocations::insert_responsible_officer(tx, &new_officer, ctx.stamp),
+            allocations::insert_contact(tx, &officer_change, ctx.stamp),
+            allocations::insert_contact(tx, &transfer, ctx.stamp),
+            q.flag_iaps(tx, offender_id),
+        );
+        // In statement order: the first failure is the cause, the later
+        // statements failed because the transaction was aborted.
+        super::updated_one(ended, "the person manager")?;
+        inserted?;
+        super::updated_one(officer_ended, "the responsible officer")?;
+        officer_inserted?;
+        roc?;
+        etom?;
+        iaps?;
+        Ok(Recorded::New)
+    };
+    trail.commit(tx, writes).await
 }

@@ -3,6 +3,7 @@
 //! its token endpoint as a real local HTTP server.
 
 mod batch;
+mod commit_flight;
 mod common;
 mod connectivity;
 mod errors;

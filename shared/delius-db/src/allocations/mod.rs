@@ -24,6 +24,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::DbError;
 pub use crate::transaction::Transaction;
+use crate::transaction::nothing_written;
 
 /// The allocated element, which decides the manager table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -419,10 +420,11 @@ impl<'a> Allocation<'a> {
         Ok(Reads { manager: manager(row), lookups: lookups(row), officer: responsible_officer(row) })
     }
 
-    /// Sets a manager's end date and active flag; returns the rows updated
-    /// (0 when another writer changed the row first).
-    pub async fn end_manager(&self, tx: &Transaction, end: &ManagerEnd, stamp: Stamp) -> Result<u64, DbError> {
-        let rows = tx
+    /// Sets a manager's end date and active flag. Fails with
+    /// [`DbError::NothingWritten`] (the transaction aborted) when another
+    /// writer changed the row first.
+    pub async fn end_manager(&self, tx: &Transaction, end: &ManagerEnd, stamp: Stamp) -> Result<(), DbError> {
+        let ended = tx
             .query_typed(
                 self.sql.end_manager,
                 &[
@@ -434,8 +436,8 @@ impl<'a> Allocation<'a> {
                     (&end.row_version, Type::INT8),
                 ],
             )
-            .await?;
-        Ok(rows.len() as u64)
+            .await;
+        written(ended, || format!("the {:?} manager {} was changed by another transaction", self.table, end.id))
     }
 
     pub async fn insert_manager(&self, tx: &Transaction, new: &NewManager, stamp: Stamp) -> Result<(), DbError> {
@@ -551,14 +553,15 @@ fn responsible_officer(row: &Row) -> Option<ResponsibleOfficerRow> {
     })
 }
 
-/// Ends a responsible officer; returns the rows updated (0 on a lost race).
+/// Ends a responsible officer. Fails with [`DbError::NothingWritten`] (the
+/// transaction aborted) when another writer changed the row first.
 pub async fn end_responsible_officer(
     tx: &Transaction,
     officer: &ResponsibleOfficerRow,
     end_date: NaiveDateTime,
     stamp: Stamp,
-) -> Result<u64, DbError> {
-    let rows = tx
+) -> Result<(), DbError> {
+    let ended = tx
         .query_typed(
             sql::END_RESPONSIBLE_OFFICER,
             &[
@@ -569,8 +572,18 @@ pub async fn end_responsible_officer(
                 (&officer.row_version, Type::INT8),
             ],
         )
-        .await?;
-    Ok(rows.len() as u64)
+        .await;
+    written(ended, || format!("the responsible officer {} was changed by another transaction", officer.id))
+}
+
+/// The outcome of a [`must_write!`](crate::transaction::must_write)
+/// statement: writing nothing is `NothingWritten` with `what` happened.
+fn written(result: Result<Vec<Row>, tokio_postgres::Error>, what: impl FnOnce() -> String) -> Result<(), DbError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if nothing_written(&e) => Err(DbError::NothingWritten(what())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn insert_responsible_officer(
@@ -594,10 +607,10 @@ pub async fn insert_responsible_officer(
 }
 
 /// Inserts a contact of the type with code `type_code`; a missing type is
-/// [`DbError::NotFound`].
+/// [`DbError::NotFound`] (the statement failed, the transaction aborted).
 pub async fn insert_contact(tx: &Transaction, new: &NewContact<'_>, stamp: Stamp) -> Result<(), DbError> {
     let sensitive = new.sensitive.map(yes_no);
-    let rows = tx
+    let inserted = tx
         .query_typed(
             sql::INSERT_CONTACT,
             &[
@@ -617,11 +630,11 @@ pub async fn insert_contact(tx: &Transaction, new: &NewContact<'_>, stamp: Stamp
                 (&new.lic_condition_id, Type::INT8),
             ],
         )
-        .await?;
-    if rows.is_empty() {
-        return Err(DbError::NotFound(format!("ContactType with code of {} not found", new.type_code)));
-    }
-    Ok(())
+        .await;
+    written(inserted, || format!("ContactType with code of {} not found", new.type_code)).map_err(|e| match e {
+        DbError::NothingWritten(message) => DbError::NotFound(message),
+        other => other,
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! the lock and go out in the same flight, behind it (see `super`).
 
 use super::ManagerTable;
+use crate::transaction::must_write;
 
 pub(super) struct TableSql {
     /// Locks the parent (`$1`..`$3`) and reads what its checks need.
@@ -207,8 +208,8 @@ macro_rules! table_sql {
             lock: $lock,
             reads: reads!($table, $id, $parent, $staff, $team, $transfers, $parent_ids, $officer),
             // The end date and active flag, under the optimistic lock on
-            // `row_version`; a row back when it was updated.
-            end_manager: concat!(
+            // `row_version`: fails when the row changed meanwhile.
+            end_manager: must_write!(concat!(
                 "UPDATE ",
                 $table,
                 " SET end_date = $2, active_flag = $3, row_version = row_version + 1, ",
@@ -216,7 +217,7 @@ macro_rules! table_sql {
                 "WHERE ",
                 $id,
                 " = $1 AND row_version = $6 RETURNING 1"
-            ),
+            )),
             insert_manager: $insert,
             flag_iaps: $iaps,
         }
@@ -430,9 +431,9 @@ static LICENCE_CONDITION: TableSql = table_sql! {
 
 /// $1 type code, $2 person, $3 event, $4 requirement, $5 date, $6 start time,
 /// $7 notes, $8 provider, $9 team, $10 staff, $11 sensitive (NULL: the type's
-/// default), $12 user, $13 now, $14 licence condition. Inserts nothing (and
-/// answers no row) when the type is unknown.
-pub(super) const INSERT_CONTACT: &str = concat!(
+/// default), $12 user, $13 now, $14 licence condition. Fails when the type is
+/// unknown.
+pub(super) const INSERT_CONTACT: &str = must_write!(concat!(
     "INSERT INTO contact (contact_id, offender_id, event_id, rqmnt_id, lic_condition_id, contact_type_id, contact_date, ",
     "contact_start_time, notes, probation_area_id, team_id, staff_id, staff_employee_id, trust_provider_team_id, ",
     "trust_provider_flag, sensitive, partition_area_id, soft_deleted, row_version, created_by_user_id, ",
@@ -440,11 +441,14 @@ pub(super) const INSERT_CONTACT: &str = concat!(
     "SELECT nextval('contact_id_seq'), $2, $3, $4, $14, ct.contact_type_id, $5, $6, $7, $8, $9, $10, $10, $9, ",
     "0, COALESCE($11, ct.sensitive_contact), 0, 0, 0, $12, $12, $13, $13 ",
     "FROM r_contact_type ct WHERE ct.code = $1 RETURNING 1"
-);
+));
 
-pub(super) const END_RESPONSIBLE_OFFICER: &str = "UPDATE responsible_officer SET end_date = $2, \
+/// Under the optimistic lock on `row_version`: fails when the row changed meanwhile.
+pub(super) const END_RESPONSIBLE_OFFICER: &str = must_write!(
+    "UPDATE responsible_officer SET end_date = $2, \
      row_version = row_version + 1, last_updated_user_id = $3, last_updated_datetime = $4 \
-     WHERE responsible_officer_id = $1 AND row_version = $5 RETURNING 1";
+     WHERE responsible_officer_id = $1 AND row_version = $5 RETURNING 1"
+);
 
 pub(super) const INSERT_RESPONSIBLE_OFFICER: &str = concat!(
     "INSERT INTO responsible_officer (responsible_officer_id, offender_id, offender_manager_id, ",
