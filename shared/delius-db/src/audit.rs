@@ -7,19 +7,19 @@
 //! the work is rolled back and the `F` row is written on the bare
 //! connection, so it survives the rollback.
 //!
-//! `record` takes any `tokio_postgres::GenericClient`: pass `&**tx` for a
-//! transaction and `&**client` for a pooled connection.
+//! `record` takes a [`Connection`]: pass `tx` for a transaction (it derefs
+//! to its connection) and `&client` for a pooled connection.
 
 use std::fmt::Display;
 
 use chrono::NaiveDateTime;
 use std::future::Future;
 
-use tokio_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
 use crate::db::{Client, Database};
+use crate::statement::Connection;
 use crate::error::DbError;
 use crate::transaction::{Transaction, must_write, nothing_written};
 
@@ -87,8 +87,8 @@ const INSERT_AUDIT_ROW: &str = must_write!(
 
 /// Sends [`INSERT_AUDIT_ROW`]; one round trip (typed, on the unnamed
 /// statement: parse and execute in one message).
-async fn insert_row<C: GenericClient>(
-    client: &C,
+async fn insert_row(
+    client: &Connection,
     business_interaction_code: &str,
     user_id: i64,
     at: NaiveDateTime,
@@ -96,7 +96,7 @@ async fn insert_row<C: GenericClient>(
     params: &str,
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .query_typed(
+        .query_statement(
             INSERT_AUDIT_ROW,
             &[
                 (&at, Type::TIMESTAMP),
@@ -113,8 +113,8 @@ async fn insert_row<C: GenericClient>(
 /// Writes one audit row on its own (the `F` row after a rollback): at `at`,
 /// or if another row holds that microsecond the next free one. A concurrent
 /// writer of the same microsecond is waited for and the row tried again.
-pub async fn record<C: GenericClient>(
-    client: &C,
+pub async fn record(
+    client: &Connection,
     business_interaction_code: &str,
     user_id: i64,
     at: NaiveDateTime,
@@ -136,9 +136,9 @@ pub async fn record<C: GenericClient>(
 
 /// Why no audit row could be written: the business interaction is unknown,
 /// or (as good as never) twenty microseconds in a row are taken.
-async fn nothing_recorded<C: GenericClient>(client: &C, business_interaction_code: &str) -> DbError {
+async fn nothing_recorded(client: &Connection, business_interaction_code: &str) -> DbError {
     let known = client
-        .query_typed(
+        .query_statement(
             "SELECT 1 FROM business_interaction WHERE business_interaction_code = $1",
             &[(&business_interaction_code, Type::VARCHAR)],
         )
@@ -209,7 +209,7 @@ impl AuditTrail {
         // carry it twice over.
         let work = Box::pin(async move {
             let p_row = async {
-                insert_row(&**tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &params)
+                insert_row(tx, self.business_interaction, self.user_id, self.at, Outcome::Success, &params)
                     .await
                     .map_err(|e| E::from(self.success_not_recorded(e)))
             };

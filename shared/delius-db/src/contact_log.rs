@@ -197,8 +197,9 @@ fn appointment(row: &Row) -> AppointmentRow {
 // function and the database: every lookup a write needs goes out with
 // `BEGIN` (one flight), the contact and its alert are one statement sent
 // with the success audit row and `COMMIT` (the second). Statements
-// are typed and unnamed (`query_typed`): parsed and run in one message, no
-// prepared statement outlives the transaction.
+// are typed and sent with `Connection::query_statement`: unnamed by default
+// (parsed and run in one message, nothing outlives the transaction), or
+// prepared once per connection where the deployment allows it.
 
 /// The person's active community manager (`offender_manager`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,7 +299,7 @@ pub async fn insert_contact_with_alert(
     manager: &CommunityManager,
 ) -> Result<i64, DbError> {
     let rows = tx
-        .query_typed(
+        .query_statement(
             "WITH new_contact AS ( \
                INSERT INTO contact (contact_id, offender_id, contact_type_id, contact_date, contact_start_time, \
                                     contact_end_time, notes, description, probation_area_id, team_id, staff_id, \
@@ -390,7 +391,7 @@ pub async fn appointment_lookup(
          {PERSON_MANAGERS_FROM}"
     );
     let lock_params = [(&crn as &(dyn ToSql + Sync), Type::BPCHAR), (&lock_namespace, Type::INT8)];
-    let locked = tx.query_typed(&lock_sql, &lock_params);
+    let locked = tx.query_statement(&lock_sql, &lock_params);
     let (date, start, end) = clash.map_or((None, None, None), |c| (Some(c.date), Some(c.start), Some(c.end)));
     let check_params = [
         (&crn as &(dyn ToSql + Sync), Type::BPCHAR),
@@ -400,7 +401,7 @@ pub async fn appointment_lookup(
         (&start, Type::TEXT),
         (&end, Type::TEXT),
     ];
-    let checks = tx.query_typed(
+    let checks = tx.query_statement(
         "SELECT \
            (SELECT c.contact_id FROM contact c \
             JOIN offender o ON o.offender_id = c.offender_id AND o.crn = $1 AND o.soft_deleted = 0 \
@@ -469,7 +470,7 @@ pub async fn case_note_lookup(
     surname: &str,
 ) -> Result<CaseNoteLookup, DbError> {
     let rows = tx
-        .query_typed(
+        .query_statement(
             &format!(
                 "WITH area AS ( \
                    SELECT pa.probation_area_id, rtrim(pa.code) AS code FROM probation_area pa \
@@ -525,7 +526,7 @@ pub async fn staff_by_name(
     surname: &str,
 ) -> Result<Option<i64>, DbError> {
     let rows = tx
-        .query_typed(
+        .query_statement(
             "SELECT staff_id FROM staff \
              WHERE probation_area_id = $1 AND upper(forename) = upper($2) AND upper(surname) = upper($3) \
              ORDER BY staff_id LIMIT 1",
@@ -539,7 +540,7 @@ pub async fn staff_by_name(
 /// ends: a second request for the same new author waits, then finds the
 /// staff member the first one created instead of creating another.
 pub async fn lock_area_staff(tx: &Transaction, probation_area_id: i64) -> Result<(), DbError> {
-    tx.query_typed("SELECT pg_advisory_xact_lock($1)", &[(&lock_key(LOCK_AREA_STAFF, probation_area_id), Type::INT8)])
+    tx.query_statement("SELECT pg_advisory_xact_lock($1)", &[(&lock_key(LOCK_AREA_STAFF, probation_area_id), Type::INT8)])
         .await?;
     Ok(())
 }
@@ -548,7 +549,7 @@ pub async fn lock_area_staff(tx: &Transaction, probation_area_id: i64) -> Result
 /// three-digit number in use.
 pub async fn highest_officer_numbers(tx: &Transaction, prefix: &str) -> Result<Vec<(char, u16)>, DbError> {
     let rows = tx
-        .query_typed(
+        .query_statement(
             "SELECT substr(code, 4, 1) AS letter, max(substr(code, 5, 3)::int) AS highest \
              FROM (SELECT upper(rtrim(officer_code)) AS code FROM staff) s \
              WHERE substr(code, 1, 3) = upper($1) AND code ~ '^...[A-Z][0-9]{3}$' \
@@ -607,7 +608,7 @@ pub async fn insert_staff(tx: &Transaction, staff: &NewStaff<'_>) -> Result<Opti
         (&staff.team_id, Type::INT8),
     ];
     let savepoint = tx.batch_execute("SAVEPOINT new_staff");
-    let insert = tx.query_typed(
+    let insert = tx.query_statement(
         "WITH new_staff AS ( \
            INSERT INTO staff (staff_id, officer_code, forename, surname, probation_area_id, start_date, private, \
                               created_datetime, created_by_user_id, last_updated_datetime, last_updated_user_id, \

@@ -24,6 +24,7 @@ use std::task::Poll;
 use tokio_postgres::error::SqlState;
 
 use crate::db::Client;
+use crate::statement::Connection;
 use crate::error::DbError;
 
 /// A data-modifying statement with `RETURNING` (given as a literal) turned
@@ -75,8 +76,8 @@ impl Transaction {
         Transaction { client: Some(client), begin, ended: AtomicBool::new(false) }
     }
 
-    fn connection(&self) -> &tokio_postgres::Client {
-        self.client.as_deref().map(|wrapper| &**wrapper).expect("the transaction has not handed its connection back")
+    fn connection(&self) -> &Connection {
+        self.client.as_deref().expect("the transaction has not handed its connection back")
     }
 
     /// Whether the server has ended the transaction (see [`Transaction::commit_with`]).
@@ -149,7 +150,7 @@ impl Transaction {
     /// flight (for example the failure audit row, which must outlive the
     /// rollback); when the server has ended the transaction already, only
     /// `after`. A failed rollback is logged; the connection is then closed.
-    pub async fn rollback_then<T>(mut self, after: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
+    pub async fn rollback_then<T>(mut self, after: impl AsyncFnOnce(&Connection) -> T) -> T {
         let client = self.connection();
         if self.has_ended() {
             let answer = after(client).await;
@@ -189,9 +190,9 @@ impl Transaction {
 }
 
 impl Deref for Transaction {
-    type Target = tokio_postgres::Client;
+    type Target = Connection;
 
-    fn deref(&self) -> &tokio_postgres::Client {
+    fn deref(&self) -> &Connection {
         self.connection()
     }
 }

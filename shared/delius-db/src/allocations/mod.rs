@@ -4,10 +4,11 @@
 //! responsible officer, contacts and IAPS flags that go with it.
 //!
 //! The business rules live in the `workforce-allocations` function; this
-//! module only reads and writes rows. Statements are typed and unnamed
-//! (`query_typed`): parsed and run in one message, so nothing outlives the
-//! transaction (it works behind a transaction-mode pooler) and each is sent
-//! the moment its future is first polled. Every read keyed by the parent takes
+//! module only reads and writes rows. Statements are typed and sent with
+//! `Connection::query_statement` (by default unnamed: parsed and run in one
+//! message, so nothing outlives the transaction and it works behind a
+//! transaction-mode pooler); each is sent the moment its future is first
+//! polled. Every read keyed by the parent takes
 //! the parent's key rather than its id, so the lock and the reads (one
 //! statement, [`Allocation::reads`]) need no answer from each other: they go
 //! out together with `BEGIN`, the lock first (statements of one flight run in
@@ -341,7 +342,7 @@ impl<'a> Allocation<'a> {
         let mut params: Vec<(&(dyn ToSql + Sync), Type)> =
             vec![(&self.crn, Type::BPCHAR), (&self.event_number, Type::VARCHAR), (&self.component_id, Type::INT8)];
         params.extend_from_slice(more);
-        Ok(tx.query_typed(statement, &params).await?)
+        Ok(tx.query_statement(statement, &params).await?)
     }
 
     /// Locks the person and returns its id. Concurrent allocations of the
@@ -425,7 +426,7 @@ impl<'a> Allocation<'a> {
     /// writer changed the row first.
     pub async fn end_manager(&self, tx: &Transaction, end: &ManagerEnd, stamp: Stamp) -> Result<(), DbError> {
         let ended = tx
-            .query_typed(
+            .query_statement(
                 self.sql.end_manager,
                 &[
                     (&end.id, Type::INT8),
@@ -441,7 +442,7 @@ impl<'a> Allocation<'a> {
     }
 
     pub async fn insert_manager(&self, tx: &Transaction, new: &NewManager, stamp: Stamp) -> Result<(), DbError> {
-        tx.query_typed(
+        tx.query_statement(
             self.sql.insert_manager,
             &[
                 (&new.id, Type::INT8),
@@ -473,7 +474,7 @@ impl<'a> Allocation<'a> {
             .sql
             .flag_iaps
             .ok_or_else(|| DbError::NotFound(format!("no IAPS flag for {:?} allocations", self.table)))?;
-        let rows = tx.query_typed(statement, &[(&id, Type::INT8)]).await?;
+        let rows = tx.query_statement(statement, &[(&id, Type::INT8)]).await?;
         Ok(!rows.is_empty())
     }
 }
@@ -562,7 +563,7 @@ pub async fn end_responsible_officer(
     stamp: Stamp,
 ) -> Result<(), DbError> {
     let ended = tx
-        .query_typed(
+        .query_statement(
             sql::END_RESPONSIBLE_OFFICER,
             &[
                 (&officer.id, Type::INT8),
@@ -591,7 +592,7 @@ pub async fn insert_responsible_officer(
     new: &NewResponsibleOfficer,
     stamp: Stamp,
 ) -> Result<(), DbError> {
-    tx.query_typed(
+    tx.query_statement(
         sql::INSERT_RESPONSIBLE_OFFICER,
         &[
             (&new.offender_id, Type::INT8),
@@ -611,7 +612,7 @@ pub async fn insert_responsible_officer(
 pub async fn insert_contact(tx: &Transaction, new: &NewContact<'_>, stamp: Stamp) -> Result<(), DbError> {
     let sensitive = new.sensitive.map(yes_no);
     let inserted = tx
-        .query_typed(
+        .query_statement(
             sql::INSERT_CONTACT,
             &[
                 (&new.type_code, Type::VARCHAR),
