@@ -13,9 +13,9 @@ CARGO ?= cargo
 VENV := .tools/venv
 PY_TOOLS := $(VENV)/.installed
 
-.PHONY: test fmt fmt-check clippy tools test-only lint-template lint-openapi run token package migrate
+.PHONY: test fmt fmt-check clippy tools test-only test-prepared lint-template lint-openapi run token package migrate
 
-test: tools fmt-check clippy lint-template lint-openapi test-only bench-smoke
+test: tools fmt-check clippy lint-template lint-openapi test-only test-prepared bench-smoke
 
 $(PY_TOOLS): scripts/python-requirements.txt
 	python3 -m venv $(VENV)
@@ -37,6 +37,13 @@ clippy:
 # Every test of the workspace against one throwaway PostgreSQL (or DATABASE_URL).
 test-only:
 	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server scripts/with-postgres.sh $(CARGO) test --workspace
+
+# The crates that reach Delius again, with every statement prepared once per
+# connection (DB_PREPARED_STATEMENTS=true, which the test databases' configs
+# honour): both statement modes answer the same and keep every guarantee.
+PREPARED_TEST_CRATES := $(addprefix -p ,$(filter-out authorizer,$(notdir $(wildcard functions/*))))
+test-prepared:
+	DB_PREPARED_STATEMENTS=true scripts/with-postgres.sh $(CARGO) test $(PREPARED_TEST_CRATES)
 
 # cfn-lint on template.yaml, and on it after the SAM transform (offline).
 lint-template:
@@ -87,3 +94,5 @@ bench:
 bench-smoke:
 	$(CARGO) build --bins $(BENCH_BINS) -p delius-bench
 	scripts/with-postgres.sh $${CARGO_TARGET_DIR:-target}/debug/delius-bench --smoke
+	scripts/with-postgres.sh $${CARGO_TARGET_DIR:-target}/debug/delius-bench --smoke --only warm,alloc --prepared \
+		--out $${CARGO_TARGET_DIR:-target}/bench/smoke-prepared.json

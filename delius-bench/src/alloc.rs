@@ -201,7 +201,8 @@ fn settings(workload: &WorkloadStandIn) -> Result<Settings, String> {
         .map_err(|e| e.to_string())
 }
 
-fn config(url: &str, pool_size: usize) -> DatabaseConfig {
+/// `prepared`: the statement mode of the run (`--prepared`).
+fn config(url: &str, pool_size: usize, prepared: bool) -> DatabaseConfig {
     DatabaseConfig {
         credentials: CredentialSource::Url(url.to_string()),
         pool_size,
@@ -210,7 +211,7 @@ fn config(url: &str, pool_size: usize) -> DatabaseConfig {
         tls: Default::default(),
         timeouts: Default::default(),
         host_override: None,
-        prepared_statements: false,
+        prepared_statements: prepared,
     }
 }
 
@@ -265,7 +266,8 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
     let recording_db = TestDb::new().await;
     let recorder =
         Recorder::start(crate::pgwire::server_addr(&recording_db.url).await?).await.map_err(|e| e.to_string())?;
-    let db = Database::new(config(&recorder.url_for(&recording_db.url)?, 1)).map_err(|e| e.to_string())?;
+    let db = Database::new(config(&recorder.url_for(&recording_db.url)?, 1, options.prepared_statements))
+        .map_err(|e| e.to_string())?;
     let mut sequential = settings(workload)?;
     sequential.concurrency = 1;
     let allocations = Allocations::new(&sequential).map_err(|e| e.to_string())?;
@@ -289,7 +291,7 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
     let run_db = TestDb::new().await;
     let production = settings(workload)?;
     let pool_size = 2;
-    let db = Database::new(config(&run_db.url, pool_size)).map_err(|e| e.to_string())?;
+    let db = Database::new(config(&run_db.url, pool_size, options.prepared_statements)).map_err(|e| e.to_string())?;
     let mut floor: Vec<(Kind, usize, Pipelining, f64)> = Vec::new();
     {
         let client = db.client().await.map_err(|e| e.to_string())?;
@@ -351,7 +353,8 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
     // 3. With a network in the way, one message at a time: the handler
     //    through the proxy, a fixed delay added to every round trip.
     let proxy = Recorder::start(crate::pgwire::server_addr(&run_db.url).await?).await.map_err(|e| e.to_string())?;
-    let db = Database::new(config(&proxy.url_for(&run_db.url)?, 1)).map_err(|e| e.to_string())?;
+    let db = Database::new(config(&proxy.url_for(&run_db.url)?, 1, options.prepared_statements))
+        .map_err(|e| e.to_string())?;
     let allocations = Allocations::new(&sequential).map_err(|e| e.to_string())?;
     for (d, added_ms) in ADDED_DELAYS_MS.into_iter().enumerate() {
         proxy.set_delay(std::time::Duration::from_secs_f64(added_ms / 1000.0));

@@ -26,7 +26,7 @@ const USAGE: &str =
   [--cold-runs N] [--warm-requests N] [--warm-runs N] [--warmup N] [--alloc-batches N]
   [--load-seconds S] [--load-clients N] [--load-runs N] [--burst-rounds N] [--route TEXT] [--out FILE]
   [--prepared]
-  (--prepared: the warm handlers prepare their statements, as DB_PREPARED_STATEMENTS=true; sections: cold, auth, warm, alloc, load, burst; the smoke run leaves out burst)";
+  (--prepared: the warm and allocation handlers prepare their statements, as DB_PREPARED_STATEMENTS=true; sections: cold, auth, warm, alloc, load, burst; the smoke run leaves out burst)";
 
 #[derive(Debug, Clone)]
 pub struct Options {

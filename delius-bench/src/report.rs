@@ -393,13 +393,14 @@ pub fn table(results: &Results) -> String {
 
     if !results.allocations.is_empty() {
         out.push_str(&format!(
-            "\n3. Allocations: batches of 10 messages of one kind, median of {} batches; handler with the production \
-             pool and concurrency, the Workload detail fetched from a loopback stand-in; floor = its statements \
+            "\n3. Allocations: batches of 10 messages of one kind, median of {} batches, statements {}; handler with \
+             the production pool and concurrency, the Workload detail fetched from a loopback stand-in; floor = its statements \
              replayed on one connection, one message at a time (the handler runs `concurrency` at once) \
              (target: <= {ALLOC_RATIO_TARGET} x floor); RT budget {ALLOCATION_ROUND_TRIPS} per message; c=1 +0/+0.5/+1 ms \
              = ms per message, one at a time, through the wire proxy with that delay added to every round trip \
              (target at +{TARGET_ADDED_MS} ms: <= {ALLOCATION_TARGET_MS} ms)\n",
-            s.alloc_batches
+            s.alloc_batches,
+            if s.prepared_statements { "prepared once per connection (--prepared)" } else { "unnamed" }
         ));
         let rows: Vec<Vec<String>> = results
             .allocations

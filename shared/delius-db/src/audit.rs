@@ -19,8 +19,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
 use crate::db::{Client, Database};
-use crate::statement::Connection;
 use crate::error::DbError;
+use crate::statement::Connection;
 use crate::transaction::{Transaction, must_write, nothing_written};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

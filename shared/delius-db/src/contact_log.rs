@@ -540,8 +540,11 @@ pub async fn staff_by_name(
 /// ends: a second request for the same new author waits, then finds the
 /// staff member the first one created instead of creating another.
 pub async fn lock_area_staff(tx: &Transaction, probation_area_id: i64) -> Result<(), DbError> {
-    tx.query_statement("SELECT pg_advisory_xact_lock($1)", &[(&lock_key(LOCK_AREA_STAFF, probation_area_id), Type::INT8)])
-        .await?;
+    tx.query_statement(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[(&lock_key(LOCK_AREA_STAFF, probation_area_id), Type::INT8)],
+    )
+    .await?;
     Ok(())
 }
 

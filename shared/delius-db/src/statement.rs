@@ -110,7 +110,8 @@ impl Connection {
         types: &[Type],
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, Error> {
-        let (prepared, rows) = tokio::join!(self.client.prepare_typed(sql, types), self.client.query_typed(sql, params));
+        let (prepared, rows) =
+            tokio::join!(self.client.prepare_typed(sql, types), self.client.query_typed(sql, params));
         if let Ok(statement) = prepared {
             lock(&self.statements).insert(sql.to_owned(), (types.to_vec(), statement));
         }

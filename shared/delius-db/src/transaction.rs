@@ -24,8 +24,8 @@ use std::task::Poll;
 use tokio_postgres::error::SqlState;
 
 use crate::db::Client;
-use crate::statement::Connection;
 use crate::error::DbError;
+use crate::statement::Connection;
 
 /// A data-modifying statement with `RETURNING` (given as a literal) turned
 /// into one that fails when it wrote no row: the count of what it returned
