@@ -647,15 +647,15 @@ mod tests {
         let mut results = Results::new(&crate::Options::full());
         results.warm = vec![
             warm("GET /a/{crn}", 1.0),
-            warm("POST /b/{crn}", 3.0),
+            warm("POST /b/{crn}", 2.0),
             warm("GET /c/{crn}", 2.0),
-            warm("POST /d/{crn}", 4.0),
+            warm("POST /d/{crn}", 3.0),
         ];
         assert_eq!(
             errors(&results),
             vec![
                 "warm GET /c/{crn}: waits for 2 round trips, over its budget of 1",
-                "warm POST /d/{crn}: waits for 4 round trips, over its budget of 3",
+                "warm POST /d/{crn}: waits for 3 round trips, over its budget of 2",
             ]
         );
     }
