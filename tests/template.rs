@@ -1071,9 +1071,10 @@ fn database_connections_are_tls_verified_bounded_and_may_go_through_a_proxy() {
         ["disable", "prefer", "require", "verify-ca", "verify-full"]
     );
     assert_eq!(at(parameter("DbCaBundle"), "Default").as_str(), Some(""));
-    // Unnamed statements unless a deployment connects where prepared ones are safe.
-    assert_eq!(at(parameter("DbPreparedStatements"), "Default").as_str(), Some("false"));
-    assert_eq!(strings(at(parameter("DbPreparedStatements"), "AllowedValues")), ["true", "false"]);
+    // Prepared statements only where they are safe: by default ("auto"),
+    // when nothing pools connections between the functions and the instance.
+    assert_eq!(at(parameter("DbPreparedStatements"), "Default").as_str(), Some("auto"));
+    assert_eq!(strings(at(parameter("DbPreparedStatements"), "AllowedValues")), ["auto", "true", "false"]);
     for (binary, f) in functions() {
         if binary == AUTHORIZER {
             continue;
@@ -1084,7 +1085,16 @@ fn database_connections_are_tls_verified_bounded_and_may_go_through_a_proxy() {
         }
         assert_eq!(ref_to(env["DB_SSLMODE"]), Some("DbSslMode"), "{binary}");
         assert_eq!(ref_to(env["DB_CA_BUNDLE"]), Some("DbCaBundle"), "{binary}");
-        assert_eq!(ref_to(env["DB_PREPARED_STATEMENTS"]), Some("DbPreparedStatements"), "{binary}");
+        let (call, args) = intrinsic(env["DB_PREPARED_STATEMENTS"]).expect("DB_PREPARED_STATEMENTS is an !If");
+        assert_eq!((call.as_str(), args[0].as_str()), ("If", Some("PreparedStatementsAuto")), "{binary}");
+        let (auto, by_pooler) = intrinsic(&args[1]).expect("auto: an !If on the pooler");
+        assert_eq!(auto, "If", "{binary}");
+        assert_eq!(
+            (by_pooler[0].as_str(), by_pooler[1].as_str(), by_pooler[2].as_str()),
+            (Some("ThroughDbPooler"), Some("false"), Some("true")),
+            "{binary}: unnamed through a pooler, prepared straight to the instance"
+        );
+        assert_eq!(ref_to(&args[2]), Some("DbPreparedStatements"), "{binary}");
         // The created proxy's endpoint, else the given one (empty: the secret's host).
         let (call, args) = intrinsic(env["DB_HOST"]).expect("DB_HOST is an !If");
         assert_eq!(call, "If", "{binary}");
