@@ -656,15 +656,7 @@ async fn a_write_failing_with_commit_leaves_nothing_but_the_failure_row() {
 async fn the_contact_never_commits_without_its_success_row() {
     let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    client
-        .batch_execute(
-            "CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN IF NEW.outcome = 'P' THEN RAISE EXCEPTION 'no success rows today'; END IF; RETURN NEW; END $$; \
-             CREATE TRIGGER refuse_success BEFORE INSERT ON audited_interaction \
-             FOR EACH ROW EXECUTE FUNCTION refuse_success()",
-        )
-        .await
-        .unwrap();
+    client.batch_execute(delius_testkit::rows::REFUSE_SUCCESS_ROWS).await.unwrap();
     let before = counts(&client).await;
     let request = json!({"type": "Finance", "start": local(day(213), "02:10"), "duration": "PT1H",
                          "uuid": "1c8b9f63-4d2e-4a7f-8b3c-9d8e7f6a5b4c"})
@@ -675,7 +667,7 @@ async fn the_contact_never_commits_without_its_success_row() {
     assert_eq!((after.contacts, after.alerts, after.audits), (before.contacts, before.alerts, before.audits + 1));
     assert_eq!(audit_rows(&client).await.iter().map(|a| a.0.as_str()).collect::<Vec<_>>(), ["F"]);
 
-    client.batch_execute("DROP TRIGGER refuse_success ON audited_interaction").await.unwrap();
+    client.batch_execute(delius_testkit::rows::ALLOW_SUCCESS_ROWS).await.unwrap();
     let response = appointment_create::handle(&db, post("X123123", &request)).await;
     assert_eq!(response.status(), 201, "not a replay: the first contact was rolled back");
 }

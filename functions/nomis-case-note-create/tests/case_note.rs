@@ -545,15 +545,7 @@ async fn several_active_managers_are_a_500_as_the_reads_answer_and_nothing_is_wr
 async fn nothing_commits_without_the_success_row() {
     let (test_db, db) = route_database().await;
     let client = test_db.client().await;
-    client
-        .batch_execute(
-            "CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN IF NEW.outcome = 'P' THEN RAISE EXCEPTION 'no success rows today'; END IF; RETURN NEW; END $$; \
-             CREATE TRIGGER refuse_success BEFORE INSERT ON audited_interaction \
-             FOR EACH ROW EXECUTE FUNCTION refuse_success()",
-        )
-        .await
-        .unwrap();
+    client.batch_execute(delius_testkit::rows::REFUSE_SUCCESS_ROWS).await.unwrap();
     let (last_contact, staff_before) =
         (max_id(&client, "contact", "contact_id").await, max_id(&client, "staff", "staff_id").await);
     let alerts_before = id(&client, "SELECT count(*) FROM contact_alert").await;
@@ -566,7 +558,7 @@ async fn nothing_commits_without_the_success_row() {
     assert_eq!(id(&client, "SELECT count(*) FROM contact_alert").await, alerts_before);
     assert_eq!(audit_outcomes(&client).await, ["F"]);
 
-    client.batch_execute("DROP TRIGGER refuse_success ON audited_interaction").await.unwrap();
+    client.batch_execute(delius_testkit::rows::ALLOW_SUCCESS_ROWS).await.unwrap();
     assert_created(&nomis_case_note_create::handle(&db, post("X123123", &body)).await);
     assert_eq!(new_contacts(&client, last_contact).await.len(), 1);
     assert_eq!(audit_outcomes(&client).await, ["F", "P"]);

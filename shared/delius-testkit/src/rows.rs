@@ -39,3 +39,14 @@ pub async fn add_second_active_manager(client: &tokio_postgres::Client, crn: &st
         .await
         .expect("insert a second active manager");
 }
+
+/// SQL that makes the database refuse every `P` (success) audit row with an
+/// error: the work of a write fails at its very last statement, in the same
+/// flight as `COMMIT`. [`ALLOW_SUCCESS_ROWS`] undoes it.
+pub const REFUSE_SUCCESS_ROWS: &str = "CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$ \
+     BEGIN IF NEW.outcome = 'P' THEN RAISE EXCEPTION 'no success rows today'; END IF; RETURN NEW; END $$; \
+     CREATE TRIGGER refuse_success BEFORE INSERT ON audited_interaction \
+     FOR EACH ROW EXECUTE FUNCTION refuse_success()";
+
+/// Undoes [`REFUSE_SUCCESS_ROWS`].
+pub const ALLOW_SUCCESS_ROWS: &str = "DROP TRIGGER refuse_success ON audited_interaction";

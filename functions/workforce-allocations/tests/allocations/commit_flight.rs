@@ -40,17 +40,14 @@ async fn a_contact_insert_failing_with_commit_leaves_only_the_failure_row() {
 /// contact and flag, written ahead of it in the same flight, are rolled back.
 #[tokio::test]
 async fn the_work_never_commits_without_its_success_row() {
-    let arrange = "CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                   BEGIN IF NEW.outcome = 'P' THEN RAISE EXCEPTION 'no success rows today'; END IF; RETURN NEW; END $$; \
-                   CREATE TRIGGER refuse_success BEFORE INSERT ON audited_interaction \
-                   FOR EACH ROW EXECUTE FUNCTION refuse_success()";
+    let arrange = delius_testkit::rows::REFUSE_SUCCESS_ROWS;
     let (h, before, failed) = case(arrange, "requirements", requirement(9001, 1), Some("X123456")).await;
     let params = requirement_params(&h, 9001).await;
     assert_failed_with_audit(&h, before, &failed, "CABI038", params).await;
 
     // With the trigger gone the same message records the allocation: the
     // connection came back clean and nothing of the first attempt was kept.
-    h.client.batch_execute("DROP TRIGGER refuse_success ON audited_interaction").await.unwrap();
+    h.client.batch_execute(delius_testkit::rows::ALLOW_SUCCESS_ROWS).await.unwrap();
     let (_, before, failed) = case_on(&h, "requirements", requirement(9001, 1), Some("X123456")).await;
     assert_eq!(failed, Vec::<String>::new());
     assert_eq!(counts(&h.client).await.rqmnt_manager, before.rqmnt_manager + 1);
