@@ -359,6 +359,22 @@ impl AsyncWrite for RustlsStream {
 mod tests {
     use super::*;
 
+    /// `.cargo/config.toml` builds aws-lc without its CPU jitter entropy
+    /// source, which would cost every cold start 40-60 ms at its first TLS
+    /// connection. This binary links aws-lc as the functions do: none of the
+    /// jitter collector's code may be in it.
+    #[test]
+    fn aws_lc_is_built_without_the_jitter_entropy_source() {
+        let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        // The collector's symbol, joined at run time so that this test's own
+        // text does not hold it.
+        let collector = ["jent", "entropy", "collector", "alloc"].join("_");
+        assert!(
+            !binary.windows(collector.len()).any(|w| w == collector.as_bytes()),
+            "aws-lc was built with CPU jitter entropy: is AWS_LC_SYS_NO_JITTER_ENTROPY set in .cargo/config.toml?"
+        );
+    }
+
     #[test]
     fn tls_parameters_are_split_off_the_url() {
         let (url, mode, root) =
