@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use aws_lambda_events::sqs::SqsEvent;
-use delius_db::{CredentialSource, Database, DatabaseConfig};
+use delius_db::Database;
 use delius_testkit::testing::TestDb;
 use delius_testkit::workload::WorkloadStandIn;
 use lambda_runtime::{Context, LambdaEvent};
@@ -21,7 +21,7 @@ use workforce_allocations::config::Settings;
 
 use crate::pgwire::{Pipelining, Record, Recorder, Replayer};
 use crate::stats::{median, ms};
-use crate::warm::{ADDED_DELAYS_MS, Delayed};
+use crate::warm::{ADDED_DELAYS_MS, Delayed, database_config};
 use crate::{Options, progress};
 
 pub const BATCH: usize = 10;
@@ -201,20 +201,6 @@ fn settings(workload: &WorkloadStandIn) -> Result<Settings, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `prepared`: the statement mode of the run (`--prepared`).
-fn config(url: &str, pool_size: usize, prepared: bool) -> DatabaseConfig {
-    DatabaseConfig {
-        credentials: CredentialSource::Url(url.to_string()),
-        pool_size,
-        connect_timeout: std::time::Duration::from_secs(5),
-        delius_username: USER.to_string(),
-        tls: Default::default(),
-        timeouts: Default::default(),
-        host_override: None,
-        prepared_statements: prepared,
-    }
-}
-
 async fn invoke(db: &Database, allocations: &Allocations, event: SqsEvent) -> Result<(f64, usize), String> {
     let started = Instant::now();
     let response = workforce_allocations::handle(db, allocations, LambdaEvent::new(event, Context::default()))
@@ -266,7 +252,7 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
     let recording_db = TestDb::new().await;
     let recorder =
         Recorder::start(crate::pgwire::server_addr(&recording_db.url).await?).await.map_err(|e| e.to_string())?;
-    let db = Database::new(config(&recorder.url_for(&recording_db.url)?, 1, options.prepared_statements))
+    let db = Database::new(database_config(&recorder.url_for(&recording_db.url)?, 1, USER, options))
         .map_err(|e| e.to_string())?;
     let mut sequential = settings(workload)?;
     sequential.concurrency = 1;
@@ -291,7 +277,7 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
     let run_db = TestDb::new().await;
     let production = settings(workload)?;
     let pool_size = 2;
-    let db = Database::new(config(&run_db.url, pool_size, options.prepared_statements)).map_err(|e| e.to_string())?;
+    let db = Database::new(database_config(&run_db.url, pool_size, USER, options)).map_err(|e| e.to_string())?;
     let mut floor: Vec<(Kind, usize, Pipelining, f64)> = Vec::new();
     {
         let client = db.client().await.map_err(|e| e.to_string())?;
@@ -353,8 +339,8 @@ async fn measure(options: &Options, workload: &WorkloadStandIn) -> Result<Vec<Al
     // 3. With a network in the way, one message at a time: the handler
     //    through the proxy, a fixed delay added to every round trip.
     let proxy = Recorder::start(crate::pgwire::server_addr(&run_db.url).await?).await.map_err(|e| e.to_string())?;
-    let db = Database::new(config(&proxy.url_for(&run_db.url)?, 1, options.prepared_statements))
-        .map_err(|e| e.to_string())?;
+    let db =
+        Database::new(database_config(&proxy.url_for(&run_db.url)?, 1, USER, options)).map_err(|e| e.to_string())?;
     let allocations = Allocations::new(&sequential).map_err(|e| e.to_string())?;
     for (d, added_ms) in ADDED_DELAYS_MS.into_iter().enumerate() {
         proxy.set_delay(std::time::Duration::from_secs_f64(added_ms / 1000.0));

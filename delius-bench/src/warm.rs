@@ -156,11 +156,17 @@ fn request(event: &Value) -> Result<Request, String> {
 /// The handlers' database, in the statement mode of the run (`--prepared`
 /// sets what `DB_PREPARED_STATEMENTS=true` sets in a function).
 fn config(url: &str, options: &Options) -> DatabaseConfig {
+    database_config(url, 1, RESETTLEMENT_USER, options)
+}
+
+/// A handler's database at `url` as the bench runs it: `pool_size`
+/// connections for `delius_username`, in the run's statement mode.
+pub fn database_config(url: &str, pool_size: usize, delius_username: &str, options: &Options) -> DatabaseConfig {
     DatabaseConfig {
         credentials: CredentialSource::Url(url.to_string()),
-        pool_size: 1,
+        pool_size,
         connect_timeout: std::time::Duration::from_secs(5),
-        delius_username: RESETTLEMENT_USER.to_string(),
+        delius_username: delius_username.to_string(),
         tls: Default::default(),
         timeouts: Default::default(),
         host_override: None,

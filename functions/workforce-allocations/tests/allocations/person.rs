@@ -271,17 +271,12 @@ async fn the_responsible_officer_change_describes_a_prison_manager_or_no_one() {
     // T123456's officer is a prison offender manager; X123456 has no officer.
     h.client
         .batch_execute(&format!(
-            "INSERT INTO probation_area (code, description) VALUES ('PRI', 'HMP Prison'); \
-             INSERT INTO team (code, description, probation_area_id) \
-             SELECT 'PRIPOM', 'POM Team', probation_area_id FROM probation_area WHERE code = 'PRI'; \
-             INSERT INTO staff (officer_code, forename, forename2, surname) VALUES ('PRIPOM1', 'Pat', 'Q', 'Prison'); \
-             INSERT INTO prison_offender_manager (offender_id, allocation_staff_id, allocation_team_id, probation_area_id, allocation_date) \
-             SELECT {t123}, s.staff_id, t.team_id, t.probation_area_id, TIMESTAMP '2022-07-01 10:30:00' \
-             FROM staff s, team t WHERE s.officer_code = 'PRIPOM1' AND t.code = 'PRIPOM'; \
+            "{} \
              UPDATE responsible_officer SET offender_manager_id = NULL, \
                     prison_offender_manager_id = (SELECT prison_offender_manager_id FROM prison_offender_manager) \
              WHERE offender_id = {t123}; \
-             DELETE FROM responsible_officer WHERE offender_id = {x123};"
+             DELETE FROM responsible_officer WHERE offender_id = {x123};",
+            prison_offender_manager(t123)
         ))
         .await
         .unwrap();
@@ -347,16 +342,11 @@ async fn the_responsible_officer_change_describes_both_managers_of_an_officer_th
     // offender manager: the previous details name both, community first.
     h.client
         .batch_execute(&format!(
-            "INSERT INTO probation_area (code, description) VALUES ('PRI', 'HMP Prison'); \
-             INSERT INTO team (code, description, probation_area_id) \
-             SELECT 'PRIPOM', 'POM Team', probation_area_id FROM probation_area WHERE code = 'PRI'; \
-             INSERT INTO staff (officer_code, forename, forename2, surname) VALUES ('PRIPOM1', 'Pat', 'Q', 'Prison'); \
-             INSERT INTO prison_offender_manager (offender_id, allocation_staff_id, allocation_team_id, probation_area_id, allocation_date) \
-             SELECT {t123}, s.staff_id, t.team_id, t.probation_area_id, TIMESTAMP '2022-07-01 10:30:00' \
-             FROM staff s, team t WHERE s.officer_code = 'PRIPOM1' AND t.code = 'PRIPOM'; \
+            "{} \
              UPDATE responsible_officer \
              SET prison_offender_manager_id = (SELECT prison_offender_manager_id FROM prison_offender_manager) \
-             WHERE offender_id = {t123};"
+             WHERE offender_id = {t123};",
+            prison_offender_manager(t123)
         ))
         .await
         .unwrap();
@@ -391,4 +381,20 @@ async fn the_responsible_officer_change_describes_both_managers_of_an_officer_th
              Allocation Reason: Other"
         )
     );
+}
+
+/// SQL giving `offender_id` a prison offender manager (Pat Q Prison of the
+/// POM Team, HMP Prison, allocated 01/07/2022 10:30), in a provider, team
+/// and staff member of its own.
+fn prison_offender_manager(offender_id: i64) -> String {
+    format!(
+        "INSERT INTO probation_area (code, description) VALUES ('PRI', 'HMP Prison'); \
+         INSERT INTO team (code, description, probation_area_id) \
+         SELECT 'PRIPOM', 'POM Team', probation_area_id FROM probation_area WHERE code = 'PRI'; \
+         INSERT INTO staff (officer_code, forename, forename2, surname) VALUES ('PRIPOM1', 'Pat', 'Q', 'Prison'); \
+         INSERT INTO prison_offender_manager \
+           (offender_id, allocation_staff_id, allocation_team_id, probation_area_id, allocation_date) \
+         SELECT {offender_id}, s.staff_id, t.team_id, t.probation_area_id, TIMESTAMP '2022-07-01 10:30:00' \
+         FROM staff s, team t WHERE s.officer_code = 'PRIPOM1' AND t.code = 'PRIPOM';"
+    )
 }
